@@ -1,0 +1,160 @@
+// Finds or builds the control-plane binaries: KUBEBUILDER_ASSETS first, then PATH,
+// then a per-version cache outside the clone, built from the Go module proxy on a miss.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ETCD_VERSION, KUBERNETES_VERSION } from './versions.js';
+
+export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl';
+
+export interface ResolvedBinary {
+  path: string;
+  source: 'KUBEBUILDER_ASSETS' | 'PATH' | 'cache' | 'built';
+}
+
+export type ControlPlaneBinaries = Record<BinaryName, ResolvedBinary>;
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Source folder of the Go tool modules (works from build/ and from the source tree). */
+function toolsDir(): string {
+  const candidates = [join(here, 'tools'), resolve(here, '../../../../test/support/controlplane/tools')];
+  for (const candidate of candidates) {
+    if (existsSync(join(candidate, 'kubernetes', 'go.mod'))) return candidate;
+  }
+  throw new Error(`cannot find the control-plane tool modules (looked in ${candidates.join(', ')})`);
+}
+
+export function cacheRoot(): string {
+  if (process.env.HERALD_CACHE_DIR) return process.env.HERALD_CACHE_DIR;
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'herald');
+}
+
+export function binaryCacheDir(): string {
+  return join(cacheRoot(), 'controlplane', `kubernetes-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_${process.platform}-${process.arch}`);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Minor version a binary reports, e.g. 36 for v1.36.3; undefined when it cannot tell. */
+export function reportedMinor(name: BinaryName, path: string): number | undefined {
+  const args = name === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version'];
+  const result = spawnSync(path, args, { encoding: 'utf8', timeout: 20_000 });
+  const text = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  const match = name === 'kubectl' ? /"minor":\s*"(\d+)/.exec(text) : /v?1\.(\d+)\.\d+/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+const pinnedMinor = Number(/^v1\.(\d+)\./.exec(KUBERNETES_VERSION)![1]);
+
+/** PATH binaries are used only within kubectl's supported skew of the pinned server. */
+function acceptableFromPath(name: BinaryName, path: string): boolean {
+  if (name === 'etcd') return true;
+  const minor = reportedMinor(name, path);
+  return minor !== undefined && Math.abs(minor - pinnedMinor) <= 1;
+}
+
+// A plain `go build` reports v0.0.0-master; these are the variables Kubernetes' own
+// release build stamps, so that the binaries name their real version.
+const kubernetesVersionFlags = (() => {
+  const [major, minor] = KUBERNETES_VERSION.slice(1).split('.');
+  const vars = { gitVersion: KUBERNETES_VERSION, gitMajor: major, gitMinor: minor, gitTreeState: 'clean' };
+  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) =>
+    Object.entries(vars).map(([name, value]) => `-X ${pkg}.${name}=${value}`),
+  );
+})();
+
+const buildTargets: Record<BinaryName, { module: string; pkg: string; ldflags: string[] }> = {
+  etcd: { module: 'etcd', pkg: 'go.etcd.io/etcd/server/v3', ldflags: [] },
+  'kube-apiserver': { module: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags: kubernetesVersionFlags },
+  kubectl: { module: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: kubernetesVersionFlags },
+};
+
+function log(message: string): void {
+  process.stderr.write(`[controlplane] ${message}\n`);
+}
+
+/** Builds one binary into the cache; a lock directory keeps parallel callers from building twice. */
+function build(name: BinaryName): string {
+  const dir = binaryCacheDir();
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, name);
+  const lock = join(dir, `.${name}.lock`);
+  const deadline = Date.now() + 60 * 60 * 1000;
+  for (;;) {
+    if (isExecutable(target)) return target;
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      const holder = statSync(lock, { throwIfNoEntry: false });
+      // A lock older than any real build was left by a killed run.
+      if (holder && Date.now() - holder.mtimeMs > 45 * 60 * 1000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`timed out waiting for another build of ${name} (lock ${lock})`);
+      execFileSync('sleep', ['2']);
+    }
+  }
+  try {
+    if (isExecutable(target)) return target;
+    if (!onPath('go')) {
+      throw new Error(
+        `${name} not found in KUBEBUILDER_ASSETS, on PATH or in ${dir}, and Go is not installed to build it. ` +
+          'Install Go, or set KUBEBUILDER_ASSETS to a folder holding etcd, kube-apiserver and kubectl.',
+      );
+    }
+    const { module, pkg, ldflags } = buildTargets[name];
+    const started = Date.now();
+    log(`building ${name} (${pkg}) from the Go module proxy; this happens once per version`);
+    const temp = `${target}.tmp-${process.pid}`;
+    const result = spawnSync('go', ['build', '-trimpath', `-ldflags=-s -w ${ldflags.join(' ')}`, '-o', temp, pkg], {
+      cwd: join(toolsDir(), module),
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' },
+    });
+    if (result.status !== 0) throw new Error(`go build of ${pkg} failed (exit ${result.status ?? result.signal})`);
+    renameSync(temp, target);
+    log(`built ${name} in ${((Date.now() - started) / 1000).toFixed(0)} s → ${target}`);
+    return target;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function resolveOne(name: BinaryName): ResolvedBinary {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (assets) {
+    const candidate = join(assets, name);
+    if (isExecutable(candidate)) return { path: candidate, source: 'KUBEBUILDER_ASSETS' };
+  }
+  const fromPath = onPath(name);
+  if (fromPath && acceptableFromPath(name, fromPath)) return { path: fromPath, source: 'PATH' };
+  const cached = join(binaryCacheDir(), name);
+  if (isExecutable(cached)) return { path: cached, source: 'cache' };
+  return { path: build(name), source: 'built' };
+}
+
+export function resolveBinaries(): ControlPlaneBinaries {
+  return {
+    etcd: resolveOne('etcd'),
+    'kube-apiserver': resolveOne('kube-apiserver'),
+    kubectl: resolveOne('kubectl'),
+  };
+}

@@ -1,0 +1,4 @@
+// Pinned versions of the test control plane. They must match the tool modules in
+// ./tools/*/go.mod (a unit test checks it), and they key the binary cache.
+export const KUBERNETES_VERSION = 'v1.36.3';
+export const ETCD_VERSION = 'v3.6.8';
