@@ -42,3 +42,7 @@ controlplane-up: build ## Start a control plane by hand (CRDs installed) and kee
 .PHONY: clean
 clean: ## Remove build output (not the control-plane binary cache)
 	rm -rf build
+
+.PHONY: generate
+generate: build ## Regenerate src/api/generated.ts from crds/
+	$(NODE) build/src/api/codegen.js crds > src/api/generated.ts.tmp && mv src/api/generated.ts.tmp src/api/generated.ts

@@ -19,6 +19,6 @@ export function installBaseCrds(cp: ControlPlane): void {
   const files = [join(repoRoot, 'test/support/crds/argocd-application.yaml')];
   const heraldCrds = join(repoRoot, 'crds');
   if (existsSync(heraldCrds) && readdirSync(heraldCrds).some((f) => f.endsWith('.yaml'))) files.push(heraldCrds);
-  for (const file of files) cp.kubectlOrThrow(['apply', '--server-side', '-f', file]);
+  for (const file of files) cp.kubectlOrThrow(['apply', '-f', file]);
   cp.kubectlOrThrow(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
 }
