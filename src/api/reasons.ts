@@ -1,0 +1,23 @@
+// Condition types and reasons herald writes on its resources' status.
+export const READY = 'Ready';
+
+export const Reasons = {
+  Ready: 'Ready',
+  InvalidCondition: 'InvalidCondition',
+  InvalidTemplate: 'InvalidTemplate',
+  SecretNotFound: 'SecretNotFound',
+  InvalidSecret: 'InvalidSecret',
+  Unsupported: 'Unsupported',
+  InvalidToken: 'InvalidToken',
+  RobotRejected: 'RobotRejected',
+} as const;
+
+export const EventReasons = {
+  NotificationSent: 'NotificationSent',
+  NotificationFailed: 'NotificationFailed',
+  NotificationQueued: 'NotificationQueued',
+  SubscriptionInvalid: 'SubscriptionInvalid',
+  EvaluationFailed: 'EvaluationFailed',
+  ReadyChanged: 'Ready',
+  NotReady: 'NotReady',
+} as const;

@@ -1,0 +1,30 @@
+// HTTP status of an error thrown by @kubernetes/client-node (ApiException has `code`).
+export function statusCodeOf(error: unknown): number | undefined {
+  if (error && typeof error === 'object') {
+    const candidate = error as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
+    if (typeof candidate.code === 'number') return candidate.code;
+    if (typeof candidate.statusCode === 'number') return candidate.statusCode;
+    if (typeof candidate.response?.statusCode === 'number') return candidate.response.statusCode;
+  }
+  return undefined;
+}
+
+/** The API server's own message from an ApiException body, for error texts. */
+export function apiMessageOf(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const body = (error as { body?: unknown }).body;
+    if (typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as { message?: string };
+        if (parsed.message) return parsed.message;
+      } catch {
+        return body.slice(0, 500);
+      }
+    }
+    if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+      return (body as { message: string }).message;
+    }
+    if (error instanceof Error) return error.message;
+  }
+  return String(error);
+}
