@@ -19,6 +19,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   listPage: ListPage<T>;
   transform?: (obj: T) => T;
   labelSelector?: string;
+  /** Field selector for the watch, e.g. metadata.name=x (listPage must apply it too). */
+  fieldSelector?: string;
   /** How long the API server keeps one watch open before closing it (default 300). */
   watchTimeoutSeconds?: number;
   pageSize?: number;
@@ -58,7 +60,7 @@ export class Informer<T extends KubernetesObject> {
     this.log = options.log.child({ informer: options.name });
     const transform = options.transform ?? ((obj: T) => obj);
     const watch = new TuningWatch(options.kc, options.watchTimeoutSeconds ?? 300, transform);
-    this.listWatch = new ListWatch<T>(options.path, watch, () => this.listAll(transform), false, options.labelSelector);
+    this.listWatch = new ListWatch<T>(options.path, watch, () => this.listAll(transform), false, options.labelSelector, options.fieldSelector);
     this.listWatch.on('error', (err) => this.onError(err));
   }
 
