@@ -29,3 +29,21 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return maskSecrets(error.message);
   return maskSecrets(String(error));
 }
+
+/**
+ * A NotificationTemplate failed while rendering for one Application (a filter given
+ * garbage, a call of something undefined). Deterministic for that input, so it is a
+ * configuration problem and not retried.
+ */
+export class TemplateRenderError extends ConfigurationError {
+  constructor(
+    /** The template field, e.g. `dingtalk.text`. */
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown; line?: number },
+  ) {
+    super('TemplateRenderError', `${field}:${options?.line === undefined ? '' : ` line ${options.line}:`} ${message}`, options);
+    this.line = options?.line;
+  }
+  readonly line: number | undefined;
+}
