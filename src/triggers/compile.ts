@@ -1,0 +1,200 @@
+// Compiles a NotificationTrigger's CEL expressions once: parse, type-check against
+// the Application schema, and keep the parsed form for evaluation.
+import { createHash } from 'node:crypto';
+import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
+import type { NotificationTriggerSpec } from '../api/generated.js';
+import { declaredFieldsAt } from './app-schema.js';
+import { triggerEnvironment } from './environment.js';
+
+export type ConditionField = 'when' | 'oncePer';
+
+/** Why one expression of a trigger does not compile. */
+export interface ConditionError {
+  /** Index of the condition in spec.conditions (0-based, as in a field path). */
+  index: number;
+  field: ConditionField;
+  /** 1-based line, only for expressions that span several lines. */
+  line?: number;
+  /** 1-based column of the error (within its line). */
+  column: number;
+  message: string;
+}
+
+export interface CompiledCondition {
+  readonly index: number;
+  readonly description?: string;
+  readonly when: string;
+  /** First 8 hex digits of sha256(when): a changed expression is a new condition in the send ledger. */
+  readonly whenHash: string;
+  /** `<index>.<whenHash>`, the condition part of a send ledger key. */
+  readonly id: string;
+  readonly oncePer?: string;
+  readonly send: readonly string[];
+  /** @internal parsed and type-checked `when` */
+  readonly whenProgram: ParseResult;
+  /** @internal parsed and type-checked `oncePer` */
+  readonly oncePerProgram?: ParseResult;
+}
+
+export interface CompiledTrigger {
+  readonly description?: string;
+  readonly conditions: readonly CompiledCondition[];
+  /** Every template name the trigger sends, in first-use order. */
+  readonly templates: readonly string[];
+}
+
+export type TriggerCompileResult =
+  | { ok: true; trigger: CompiledTrigger }
+  | { ok: false; errors: ConditionError[] };
+
+export function compileTrigger(spec: NotificationTriggerSpec): TriggerCompileResult {
+  const errors: ConditionError[] = [];
+  const conditions: CompiledCondition[] = [];
+  (spec.conditions ?? []).forEach((condition, index) => {
+    const when = compileExpression(condition.when ?? '', index, 'when');
+    const oncePer = condition.oncePer === undefined ? undefined : compileExpression(condition.oncePer, index, 'oncePer');
+    if ('error' in when) errors.push(when.error);
+    if (oncePer && 'error' in oncePer) errors.push(oncePer.error);
+    if ('error' in when || (oncePer && 'error' in oncePer)) return;
+
+    const whenHash = hashExpression(condition.when);
+    conditions.push({
+      index,
+      ...(condition.description === undefined ? {} : { description: condition.description }),
+      when: condition.when,
+      whenHash,
+      id: `${index}.${whenHash}`,
+      ...(condition.oncePer === undefined ? {} : { oncePer: condition.oncePer }),
+      send: [...(condition.send ?? [])],
+      whenProgram: when.program,
+      ...(oncePer && 'program' in oncePer ? { oncePerProgram: oncePer.program } : {}),
+    });
+  });
+  if (errors.length > 0) return { ok: false, errors };
+  const templates = [...new Set(conditions.flatMap((c) => c.send))];
+  return {
+    ok: true,
+    trigger: { ...(spec.description === undefined ? {} : { description: spec.description }), conditions, templates },
+  };
+}
+
+/** `conditions[1].when: column 14: unknown field 'statuz'` */
+export function formatConditionError(error: ConditionError): string {
+  const where = error.line === undefined ? `column ${error.column}` : `line ${error.line}, column ${error.column}`;
+  return `conditions[${error.index}].${error.field}: ${where}: ${error.message}`;
+}
+
+/** All errors in one line, for a Ready condition message. */
+export function formatTriggerErrors(errors: readonly ConditionError[]): string {
+  return errors.map(formatConditionError).join('; ');
+}
+
+export function hashExpression(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+}
+
+type Compiled = { program: ParseResult } | { error: ConditionError };
+
+function compileExpression(text: string, index: number, field: ConditionField): Compiled {
+  const fail = (offset: number, message: string): Compiled => ({
+    error: { index, field, ...position(text, offset), message },
+  });
+  if (text.trim() === '') return fail(0, 'empty expression');
+
+  let program: ParseResult;
+  try {
+    program = triggerEnvironment.parse(text);
+  } catch (error) {
+    return fail(errorOffset(error), describe(error));
+  }
+  const checked = program.check();
+  if (!checked.valid) return fail(errorOffset(checked.error), describe(checked.error));
+  if (field === 'when' && checked.type !== 'bool' && checked.type !== 'dyn') {
+    return fail(0, `must be a bool expression, but its type is ${checked.type}`);
+  }
+  return { program };
+}
+
+interface CelError {
+  code?: string;
+  summary?: string;
+  message?: string;
+  range?: { start: number };
+  node?: { pos?: number; op?: string; args?: unknown };
+}
+
+function errorOffset(error: unknown): number {
+  const e = error as CelError | undefined;
+  return e?.range?.start ?? e?.node?.pos ?? 0;
+}
+
+/** The library's summary, reworded where a trigger author deserves a better hint. */
+function describe(error: unknown): string {
+  const e = (error ?? {}) as CelError;
+  const summary = e.summary ?? e.message ?? String(error);
+  switch (e.code) {
+    case 'no_such_key': {
+      const field = summary.replace(/^No such key: /, '');
+      return `unknown field '${field}'${suggestion(e.node, field)}`;
+    }
+    case 'unknown_variable':
+      return `${lowerFirst(summary)} (the only variable is 'app')`;
+  }
+  if (/Unexpected token: EOF/i.test(summary)) return 'unexpected end of expression';
+  return lowerFirst(summary);
+}
+
+function suggestion(node: CelError['node'], field: string): string {
+  if (node?.op !== '.' || !Array.isArray(node.args)) return '';
+  const path = appPath(node.args[0] as ASTNode);
+  const known = path && declaredFieldsAt(path);
+  if (!known) return '';
+  const best = closest(field, known);
+  return best ? ` (did you mean '${best}'?)` : ` (known fields: ${known.join(', ')})`;
+}
+
+/** ['status', 'sync'] for the AST of `app.status.sync`; undefined for anything else. */
+function appPath(node: ASTNode | undefined): string[] | undefined {
+  const path: string[] = [];
+  let n: ASTNode | undefined = node;
+  while (n && n.op === '.') {
+    path.unshift(n.args[1]);
+    n = n.args[0];
+  }
+  return n && n.op === 'id' && n.args === 'app' ? path : undefined;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+function position(text: string, offset: number): { line?: number; column: number } {
+  const at = Math.max(0, Math.min(offset, text.length));
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const column = at - lineStart + 1;
+  if (!text.includes('\n')) return { column };
+  const line = text.slice(0, at).split('\n').length;
+  return { line, column };
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

@@ -1,0 +1,14 @@
+// Triggers: CEL conditions over an Argo CD Application, compiled once, evaluated purely.
+export {
+  compileTrigger,
+  formatConditionError,
+  formatTriggerErrors,
+  hashExpression,
+  type CompiledCondition,
+  type CompiledTrigger,
+  type ConditionError,
+  type ConditionField,
+  type TriggerCompileResult,
+} from './compile.js';
+export { evaluateTrigger, type ConditionOutcome, type ConditionResult, type NotifiedLookup } from './evaluate.js';
+export { applicationSchema } from './app-schema.js';
