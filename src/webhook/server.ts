@@ -1,0 +1,278 @@
+// The Git webhook receiver: POST /api/webhook on its own port. Bodies are limited
+// (413, checked on Content-Length and while reading), slow clients are cut off by
+// header and request timeouts, and refreshes run in the background so a provider's
+// delivery never waits on the API server. close() lets in-flight work finish.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeraldError, errorMessage } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { decideWebhook, type WebhookDecision } from './handler.js';
+import { detectProvider } from './providers.js';
+import { RefreshQueue } from './refresh-queue.js';
+import type { ApplicationLike, ApplicationRef, PushEvent, WebhookSecrets } from './types.js';
+
+export const WEBHOOK_PATH = '/api/webhook';
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+export interface WebhookReceiverOptions {
+  /** 0 picks a free port (see the returned `port`). */
+  port: number;
+  /** Interface to bind; all interfaces when omitted. */
+  host?: string;
+  /** Largest accepted body (default 10 MiB); larger ones get 413. */
+  bodyLimitBytes?: number;
+  /** Time allowed to receive a whole request, headers and body (default 30 s). */
+  readTimeoutMs?: number;
+  /** Time allowed to receive the request headers (default 10 s, at most readTimeoutMs). */
+  headersTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** How long close() waits for in-flight requests and refreshes (default 10 s). */
+  closeGraceMs?: number;
+  /** Refresh patches sent at once (default 8). */
+  refreshConcurrency?: number;
+  /** Refreshes allowed to wait; pushes beyond it get 503 (default 10,000). */
+  maxQueuedRefreshes?: number;
+  /** The Applications currently known (an informer's cache). */
+  listApplications: () => Iterable<ApplicationLike>;
+  /** Asks Argo CD to refresh one Application (see refresh.ts). */
+  refresh: (app: ApplicationRef) => Promise<void>;
+  /** The current secrets (see secrets.ts); read on every request, so rotation needs no restart. */
+  secrets: () => WebhookSecrets;
+  /** Where the secrets live, for log lines, e.g. "Secret argocd/argocd-secret". */
+  secretsOrigin?: string;
+  log: Logger;
+  metrics: Pick<Metrics, 'webhookRequests' | 'refreshRequests'>;
+}
+
+export interface WebhookReceiver {
+  /** The port actually bound. */
+  readonly port: number;
+  /** Resolves when every refresh requested so far has finished (for tests and shutdown). */
+  idle(): Promise<void>;
+  /** Stops accepting connections, lets in-flight requests and refreshes finish (bounded), then closes. */
+  close(): Promise<void>;
+}
+
+/** The webhook port could not be bound. */
+export class WebhookListenError extends HeraldError {}
+
+interface JsonReply {
+  message: string;
+  applications?: string[];
+}
+
+// How long a rejected oversized body is still drained, so the client can read the 413.
+const DRAIN_AFTER_REJECT_MS = 1000;
+
+export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const readTimeoutMs = options.readTimeoutMs ?? 30_000;
+  const headersTimeoutMs = Math.min(options.headersTimeoutMs ?? 10_000, readTimeoutMs);
+  const closeGraceMs = options.closeGraceMs ?? 10_000;
+  const origin = options.secretsOrigin ?? 'the webhook Secret';
+  const log = options.log.child({ component: 'webhook' });
+  const { webhookRequests, refreshRequests } = options.metrics;
+  const queue = new RefreshQueue(
+    async (app) => {
+      try {
+        await options.refresh(app);
+        refreshRequests.inc({ result: 'ok' });
+      } catch (error) {
+        refreshRequests.inc({ result: 'error' });
+        throw error;
+      }
+    },
+    options.refreshConcurrency ?? 8,
+    options.maxQueuedRefreshes ?? 10_000,
+  );
+  let closing = false;
+
+  const reply = (res: ServerResponse, status: number, body: JsonReply, headers: Record<string, string> = {}) => {
+    if (res.headersSent || res.destroyed) return;
+    const text = `${JSON.stringify(body)}\n`;
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      ...(closing ? { Connection: 'close' } : {}),
+      ...headers,
+    });
+    res.end(text);
+  };
+
+  const rejectTooLarge = (req: IncomingMessage, res: ServerResponse, provider: string) => {
+    webhookRequests.inc({ provider, result: 'too_large' });
+    log.warn('webhook body too large; rejected', { limitBytes: limit, declaredBytes: req.headers['content-length'], remote: req.socket.remoteAddress });
+    reply(res, 413, { message: `request body exceeds the limit of ${limit} bytes` }, { Connection: 'close' });
+    // Keep reading (and discarding) briefly so the client sees the 413, then cut it off.
+    req.removeAllListeners('data');
+    req.resume();
+    const cut = setTimeout(() => req.socket.destroy(), DRAIN_AFTER_REJECT_MS);
+    cut.unref();
+    req.socket.once('close', () => clearTimeout(cut));
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path !== WEBHOOK_PATH) {
+      reply(res, 404, { message: `not found: webhooks are received at POST ${WEBHOOK_PATH}` });
+      req.resume();
+      return;
+    }
+    if (req.method !== 'POST') {
+      reply(res, 405, { message: `method ${req.method} not allowed: use POST` }, { Allow: 'POST' });
+      req.resume();
+      return;
+    }
+    const provider = providerLabel(req);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return rejectTooLarge(req, res, provider);
+    const body = await readBody(req, limit);
+    if (body === 'too_large') return rejectTooLarge(req, res, provider);
+    if (body === 'aborted') return;
+    const decision = decideWebhook({ headers: req.headers, body }, options.secrets(), options.listApplications, origin);
+    webhookRequests.inc({ provider: decision.provider, result: decision.result });
+    logDecision(decision, req);
+    if (decision.result !== 'accepted') return reply(res, decision.status, { message: decision.message });
+    const apps = decision.applications ?? [];
+    if (!queue.hasRoomFor(apps.length)) {
+      log.warn('too many refreshes waiting; push rejected', { provider: decision.provider, applications: apps.length });
+      return reply(res, 503, { message: 'too many refreshes waiting; retry later' }, { 'Retry-After': '10' });
+    }
+    for (const entry of decision.pushes ?? []) void refreshAndLog(entry.push, entry.applications);
+    reply(res, 202, { message: decision.message, applications: apps.map((app) => `${app.namespace}/${app.name}`) });
+  };
+
+  const logDecision = (decision: WebhookDecision, req: IncomingMessage) => {
+    const fields = { provider: decision.provider, status: decision.status, remote: req.socket.remoteAddress };
+    switch (decision.result) {
+      case 'not_configured':
+      case 'unauthorized':
+        log.warn(decision.detail ?? decision.message, fields);
+        break;
+      case 'malformed':
+        log.info(`webhook rejected: ${decision.message}`, fields);
+        break;
+      case 'error':
+        log.error(`webhook failed: ${decision.detail ?? decision.message}`, fields);
+        break;
+      case 'ignored':
+        log.debug(`webhook ignored: ${decision.message}`, fields);
+        break;
+      default:
+        break;
+    }
+  };
+
+  // One line per pushed ref, once its refreshes settled: repo, revision and the apps
+  // refreshed, the information Argo CD logs for its own webhook.
+  const refreshAndLog = async (push: PushEvent, apps: ApplicationRef[]) => {
+    const outcome = await queue.refreshAll(apps);
+    const name = (app: ApplicationRef) => `${app.namespace}/${app.name}`;
+    const refreshed = outcome.refreshed.map(name);
+    const touchedHead = push.defaultBranch === undefined ? undefined : !push.isTag && push.revision === push.defaultBranch;
+    const summary =
+      `Received push event repo: ${push.repoURLs[0]}, revision: ${push.revision}` +
+      `${push.isTag ? ' (tag)' : ''}${touchedHead === undefined ? '' : `, touchedHead: ${touchedHead}`}; ` +
+      (apps.length === 0 ? 'no application matched' : `refreshed ${refreshed.length} app(s)${refreshed.length ? `: ${refreshed.join(', ')}` : ''}`);
+    const fields = {
+      provider: push.provider,
+      repo: push.repoURLs[0],
+      repoURLs: push.repoURLs,
+      revision: push.revision,
+      isTag: push.isTag,
+      touchedHead,
+      refreshed,
+      failed: outcome.failed.map((failure) => ({ app: name(failure.app), error: failure.error })),
+    };
+    if (outcome.failed.length > 0) log.warn(`${summary}; ${outcome.failed.length} refresh(es) failed`, fields);
+    else log.info(summary, fields);
+  };
+
+  const server = createServer(
+    {
+      requestTimeout: readTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+      // Node checks the two timeouts above on this interval; the default (30 s) is too lax.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeoutMs / 2))),
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        log.error('webhook request failed', { error: errorMessage(error) });
+        reply(res, 500, { message: 'internal error while handling the webhook' });
+      });
+    },
+  );
+  // Clients that send `Expect: 100-continue` learn about an oversized body before sending it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      webhookRequests.inc({ provider: providerLabel(req), result: 'too_large' });
+      reply(res, 413, { message: `request body exceeds the limit of ${limit} bytes` }, { Connection: 'close' });
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => reject(new WebhookListenError(`webhook receiver cannot listen on ${options.host ?? '*'}:${options.port}: ${error.message}`, { cause: error }));
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (error) => log.error('webhook server error', { error }));
+  const port = (server.address() as AddressInfo).port;
+  log.info('webhook receiver listening', { port, path: WEBHOOK_PATH, bodyLimitBytes: limit });
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    idle: () => queue.drained(),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = new Promise<void>((resolve) => setTimeout(resolve, closeGraceMs).unref());
+        await Promise.race([Promise.all([stopped, queue.drained()]), deadline]);
+        server.closeAllConnections();
+        await stopped;
+      })();
+      return closed;
+    },
+  };
+}
+
+/** The provider label for requests rejected before they were verified. */
+function providerLabel(req: IncomingMessage): string {
+  return detectProvider(req.headers)?.name ?? 'unknown';
+}
+
+/** The whole body, 'too_large' as soon as it passes the limit, or 'aborted' when the client went away. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (value: Buffer | 'too_large' | 'aborted') => {
+      if (settled) return;
+      settled = true;
+      resolve(value);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        finish('too_large');
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => finish(Buffer.concat(chunks, size)));
+    req.on('error', () => finish('aborted'));
+    req.on('close', () => finish('aborted'));
+  });
+}
