@@ -39,6 +39,7 @@ export class PayloadReader {
   constructor(readonly source: string) {}
 
   fail(where: string, expected: string, value: unknown): never {
+    if (value === undefined) throw new MalformedPayloadError(`${this.source}: ${where} is missing (must be ${expected})`);
     throw new MalformedPayloadError(`${this.source}: ${where} must be ${expected}, got ${describe(value)}`);
   }
 
