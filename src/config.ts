@@ -37,7 +37,7 @@ export interface FlagSpec {
 }
 
 export const controllerFlags: FlagSpec[] = [
-  { name: 'kubeconfig', env: 'KUBECONFIG', help: 'Path to a kubeconfig; default: in-cluster config or ~/.kube/config' },
+  { name: 'kubeconfig', env: 'HERALD_KUBECONFIG', help: 'Path to a kubeconfig; default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account' },
   { name: 'control-namespace', env: 'HERALD_CONTROL_NAMESPACE', default: 'argocd', help: "herald's own namespace: its resources there apply to every watched Application; the leader Lease lives there" },
   { name: 'namespaces', env: 'HERALD_NAMESPACES', default: '', help: 'Comma-separated Application namespaces to watch; empty watches all namespaces' },
   { name: 'argocd-url', env: 'HERALD_ARGOCD_URL', default: 'https://argocd.example.com', help: 'Argo CD UI base URL, available to templates as context.argocdUrl' },

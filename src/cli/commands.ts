@@ -1,0 +1,26 @@
+// The command table of the `herald` binary.
+import { runController } from './controller.js';
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  controller: { summary: 'Run the operator', run: runController },
+};
+
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return `Usage: herald <command> [flags]
+
+herald sends Argo CD Application sync and health changes to DingTalk groups and
+turns Git push webhooks into immediate Argo CD refreshes.
+
+Commands:
+${lines.join('\n')}
+
+Run "herald <command> --help" for a command's flags.
+`;
+}

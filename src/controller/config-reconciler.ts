@@ -1,0 +1,245 @@
+// Reconciles herald's own resources: compiles triggers and templates, resolves a
+// channel's Secrets into a ready-to-send channel, and publishes Ready conditions,
+// observedGeneration and Events. Invalid configuration is a status, never retried.
+import type { V1Secret } from '@kubernetes/client-node';
+import { HERALD_API_VERSION, KINDS, type HeraldKind } from '../api/groups.js';
+import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
+import { READY, Reasons } from '../api/reasons.js';
+import { createChannel } from '../channels/registry.js';
+import { ConfigurationError, errorMessage } from '../errors.js';
+import type { EventSink } from '../kube/events.js';
+import type { KubeWriter } from '../kube/patch.js';
+import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { compileTemplate, formatTemplateErrors } from '../templates/index.js';
+import { compileTrigger, formatTriggerErrors } from '../triggers/index.js';
+import { conditionsEqual, findCondition, setCondition, type Condition } from './conditions.js';
+import type { ChannelEntry, ConfigStore, Problem } from './store.js';
+
+export interface ConfigSources {
+  trigger(namespace: string, name: string): NotificationTrigger | undefined;
+  template(namespace: string, name: string): NotificationTemplate | undefined;
+  channel(namespace: string, name: string): DingTalkChannel | undefined;
+  /** A Secret from the cache; undefined when absent (the caller makes sure its namespace is watched). */
+  secret(namespace: string, name: string): V1Secret | undefined;
+}
+
+export interface ConfigReconcilerDeps {
+  store: ConfigStore;
+  sources: ConfigSources;
+  writer: KubeWriter;
+  events: EventSink;
+  log: Logger;
+  metrics: Metrics;
+  isLeader: () => boolean;
+  /** The compiled meaning of a resource changed: re-evaluate the apps it can reach. */
+  scopeChanged: (namespace: string) => void;
+  /** A channel's runtime changed (new Secret, spec, or Ready state). */
+  channelChanged: (namespace: string, name: string) => void;
+  channelTimeoutMs?: number;
+}
+
+function readyCondition(problem: Problem | undefined, generation: number | undefined, message: string): Omit<Condition, 'lastTransitionTime'> {
+  return problem
+    ? { type: READY, status: 'False', reason: problem.reason, message: problem.message, observedGeneration: generation }
+    : { type: READY, status: 'True', reason: Reasons.Ready, message, observedGeneration: generation };
+}
+
+function decodeSecret(secret: V1Secret, key: string): string | undefined {
+  const encoded = secret.data?.[key];
+  if (encoded === undefined) return undefined;
+  return Buffer.from(encoded, 'base64').toString('utf8').trim();
+}
+
+export class ConfigReconciler {
+  constructor(private readonly deps: ConfigReconcilerDeps) {}
+
+  async reconcile(kind: HeraldKind, namespace: string, name: string): Promise<void> {
+    const end = this.deps.metrics.reconcileDuration.startTimer({ kind });
+    try {
+      if (kind === 'NotificationTrigger') await this.reconcileTrigger(namespace, name);
+      else if (kind === 'NotificationTemplate') await this.reconcileTemplate(namespace, name);
+      else await this.reconcileChannel(namespace, name);
+    } finally {
+      end();
+    }
+  }
+
+  private async reconcileTrigger(namespace: string, name: string): Promise<void> {
+    const { store, sources } = this.deps;
+    const object = sources.trigger(namespace, name);
+    if (!object) {
+      if (store.triggers.get(namespace, name)) {
+        store.triggers.delete(namespace, name);
+        this.deps.metrics.resourceReady.remove({ kind: 'NotificationTrigger', namespace, name });
+        this.deps.scopeChanged(namespace);
+      }
+      return;
+    }
+    let entry = store.triggers.get(namespace, name);
+    const generation = object.metadata.generation;
+    if (!entry || entry.generation !== generation) {
+      const result = compileTrigger(object.spec);
+      const previous = entry;
+      entry = result.ok
+        ? { object, generation, compiled: result.trigger }
+        : { object, generation, problem: { reason: Reasons.InvalidCondition, message: formatTriggerErrors(result.errors) } };
+      store.triggers.set(namespace, name, entry);
+      if (!previous || previous.compiled !== undefined || entry.compiled !== undefined) this.deps.scopeChanged(namespace);
+    } else {
+      entry.object = object;
+    }
+    const templates = [...new Set(object.spec.conditions.flatMap((condition) => condition.send))];
+    const conditionCount = object.spec.conditions.length;
+    await this.publish('NotificationTrigger', object, entry.problem, `${conditionCount} condition(s) compiled and type-checked`, {
+      conditionCount,
+      templates: templates.join(','),
+      ...(entry.lastEvaluationError !== undefined ? { lastEvaluationError: entry.lastEvaluationError } : {}),
+    });
+  }
+
+  private async reconcileTemplate(namespace: string, name: string): Promise<void> {
+    const { store, sources } = this.deps;
+    const object = sources.template(namespace, name);
+    if (!object) {
+      if (store.templates.get(namespace, name)) {
+        store.templates.delete(namespace, name);
+        this.deps.metrics.resourceReady.remove({ kind: 'NotificationTemplate', namespace, name });
+        this.deps.scopeChanged(namespace);
+      }
+      return;
+    }
+    let entry = store.templates.get(namespace, name);
+    const generation = object.metadata.generation;
+    if (!entry || entry.generation !== generation) {
+      const result = compileTemplate(object.spec);
+      entry = result.ok
+        ? { object, generation, compiled: result.template }
+        : { object, generation, problem: { reason: Reasons.InvalidTemplate, message: formatTemplateErrors(result.errors) } };
+      store.templates.set(namespace, name, entry);
+      this.deps.scopeChanged(namespace);
+    } else {
+      entry.object = object;
+    }
+    await this.publish('NotificationTemplate', object, entry.problem, 'every field compiles', {});
+  }
+
+  /** Reads the channel's Secrets and builds its sender; a problem says exactly what is missing. */
+  private resolveChannel(object: DingTalkChannel): { entry: Omit<ChannelEntry, 'deliveryProblem' | 'lastSentTime' | 'lastError'> } {
+    const namespace = object.metadata.namespace!;
+    const perMinute = object.spec.rateLimit?.perMinute ?? 20;
+    const versions: string[] = [String(object.metadata.generation ?? 0)];
+    const base = { object, perMinute };
+    if (object.spec.app) {
+      return {
+        entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.Unsupported, message: 'spec.app (enterprise internal app robot) is reserved and not implemented yet; use spec.webhook' } },
+      };
+    }
+    const webhook = object.spec.webhook;
+    if (!webhook) {
+      return { entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.InvalidSecret, message: 'spec.webhook is required' } } };
+    }
+    const secrets: Record<string, string | undefined> = {};
+    const refs: Array<[field: string, ref: { name: string; key: string }, valueName: string]> = [['spec.webhook.urlSecretRef', webhook.urlSecretRef, 'webhookUrl']];
+    if (webhook.signSecretRef) refs.push(['spec.webhook.signSecretRef', webhook.signSecretRef, 'signSecret']);
+    for (const [field, ref, valueName] of refs) {
+      const secret = this.deps.sources.secret(namespace, ref.name);
+      versions.push(`${ref.name}@${secret?.metadata?.resourceVersion ?? 'absent'}`);
+      if (!secret) {
+        return { entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.SecretNotFound, message: `${field}: Secret ${namespace}/${ref.name} not found` } } };
+      }
+      const value = decodeSecret(secret, ref.key);
+      if (value === undefined || value === '') {
+        return {
+          entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.InvalidSecret, message: `${field}: Secret ${namespace}/${ref.name} has no (or an empty) key "${ref.key}"` } },
+        };
+      }
+      secrets[valueName] = value;
+    }
+    const fingerprint = versions.join('|');
+    try {
+      const channel = createChannel('dingtalk', { spec: object.spec, secrets, timeoutMs: this.deps.channelTimeoutMs });
+      return { entry: { ...base, fingerprint, channel } };
+    } catch (error) {
+      const reason = error instanceof ConfigurationError ? Reasons.InvalidSecret : Reasons.InvalidSecret;
+      return { entry: { ...base, fingerprint, problem: { reason, message: `${errorMessage(error)}` } } };
+    }
+  }
+
+  private async reconcileChannel(namespace: string, name: string): Promise<void> {
+    const { store, sources } = this.deps;
+    const object = sources.channel(namespace, name);
+    const previous = store.channels.get(namespace, name);
+    if (!object) {
+      if (previous) {
+        store.channels.delete(namespace, name);
+        this.deps.metrics.resourceReady.remove({ kind: 'DingTalkChannel', namespace, name });
+        this.deps.scopeChanged(namespace);
+        this.deps.channelChanged(namespace, name);
+      }
+      return;
+    }
+    const { entry: resolved } = this.resolveChannel(object);
+    let entry: ChannelEntry;
+    if (previous && previous.fingerprint === resolved.fingerprint) {
+      entry = previous;
+      entry.object = object;
+    } else {
+      entry = {
+        ...resolved,
+        lastSentTime: previous?.lastSentTime ?? object.status?.lastSentTime,
+        lastError: previous?.lastError ?? object.status?.lastError,
+      };
+      store.channels.set(namespace, name, entry);
+      const subscriptionsChanged = JSON.stringify(previous?.object.spec.subscriptions) !== JSON.stringify(object.spec.subscriptions);
+      if (!previous || subscriptionsChanged) this.deps.scopeChanged(namespace);
+      this.deps.channelChanged(namespace, name);
+    }
+    const delivery = entry.deliveryProblem && entry.deliveryProblem.fingerprint === entry.fingerprint ? entry.deliveryProblem : undefined;
+    const problem = entry.problem ?? delivery;
+    const extra: Record<string, unknown> = {};
+    if (entry.lastSentTime) extra.lastSentTime = entry.lastSentTime;
+    extra.lastError = entry.lastError ?? null;
+    await this.publish('DingTalkChannel', object, problem, 'Secrets found and well formed', extra);
+  }
+
+  /** Writes status when it changed (leader only) and emits an Event when Ready flips. */
+  private async publish(
+    kind: HeraldKind,
+    object: NotificationTrigger | NotificationTemplate | DingTalkChannel,
+    problem: Problem | undefined,
+    okMessage: string,
+    extra: Record<string, unknown>,
+  ): Promise<void> {
+    const { namespace, name, generation } = object.metadata as { namespace: string; name: string; generation?: number };
+    this.deps.metrics.resourceReady.set({ kind, namespace, name }, problem ? 0 : 1);
+    if (!this.deps.isLeader()) return;
+    const current = (object.status?.conditions ?? []) as Condition[];
+    const conditions = setCondition(current, readyCondition(problem, generation, okMessage), new Date());
+    const before = findCondition(current, READY);
+    const after = findCondition(conditions, READY)!;
+    const status: Record<string, unknown> = { observedGeneration: generation, conditions, ...extra };
+    const unchanged =
+      conditionsEqual(current, conditions) &&
+      object.status?.observedGeneration === generation &&
+      Object.entries(extra).every(([key, value]) => JSON.stringify((object.status as Record<string, unknown> | undefined)?.[key] ?? null) === JSON.stringify(value));
+    if (unchanged) return;
+    try {
+      await this.deps.writer.patchHeraldStatus(KINDS[kind].plural, namespace, name, status);
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return;
+      this.deps.log.warn('could not write status', { kind, namespace, name, error: apiMessageOf(error) });
+      throw error;
+    }
+    if (!before || before.status !== after.status || before.reason !== after.reason) {
+      this.deps.events.record(
+        { apiVersion: HERALD_API_VERSION, kind, namespace, name, uid: object.metadata.uid },
+        problem ? 'Warning' : 'Normal',
+        problem ? problem.reason : Reasons.Ready,
+        problem ? problem.message : `${kind} is Ready: ${okMessage}`,
+      );
+      this.deps.log.info(problem ? `${kind} is not Ready` : `${kind} is Ready`, { namespace, name, reason: after.reason, message: after.message });
+    }
+  }
+}

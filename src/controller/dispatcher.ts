@@ -1,0 +1,261 @@
+// One dispatcher per channel: sends the outbox entries of all apps to that channel,
+// one request at a time, within the channel's rate limit. When more messages are
+// ready than the rolling minute has room for, the last free slot carries a digest
+// of all of them instead of letting them wait for minutes. Failures are classified:
+// transient → retried with capped backoff; channel configuration → the channel is
+// paused until its spec or Secret changes (DingTalk would mute or ignore us);
+// a message the channel can never take → given up with an Event, the rest go on.
+import { ConfigurationError, TransientError, errorMessage } from '../errors.js';
+import { ChannelReasons, MessageRejectedError } from '../channels/errors.js';
+import type { Channel, OutgoingMessage } from '../channels/channel.js';
+import { backoffDelay } from '../kube/backoff.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OutboxEntry } from './ledger.js';
+
+export interface DispatchItem {
+  appKey: string;
+  id: string;
+  entry: OutboxEntry;
+  /** The channel fingerprint when the item was parked; a new fingerprint unparks it. */
+  parkedFingerprint?: string;
+}
+
+/** What the dispatcher needs to know about the channel right now. */
+export interface ChannelRuntime {
+  channel: Channel;
+  perMinute: number;
+  /** Changes whenever the spec or a referenced Secret changes; a paused channel resumes on change. */
+  fingerprint: string;
+}
+
+export interface DispatchCallbacks {
+  /** The channel accepted these items (one request, or one digest). */
+  delivered(items: DispatchItem[], response: unknown): Promise<void>;
+  /** Transient failure: persist attempts and next time. */
+  retry(item: DispatchItem, attempts: number, next: number, reason: string, message: string): Promise<void>;
+  /** The item waits for a configuration fix (keyword missing, robot rejected, token invalid). */
+  parked(item: DispatchItem, reason: string, message: string): Promise<void>;
+  /** The channel will never take this item: record it as handled with an error. */
+  rejected(item: DispatchItem, reason: string, message: string): Promise<void>;
+  /** The channel as a whole is misconfigured (paused) or healthy again (undefined). */
+  channelProblem(problem: { reason: string; message: string } | undefined): void;
+}
+
+const WINDOW_MS = 60_000;
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 5 * 60_000;
+const PAUSED_PROBE_MS = 10 * 60_000;
+const MAX_DIGEST_ITEMS = 50;
+
+function reasonOf(error: unknown): string {
+  if (error instanceof ConfigurationError) return error.reason;
+  if (error && typeof error === 'object' && typeof (error as { reason?: unknown }).reason === 'string') return (error as { reason: string }).reason;
+  return ChannelReasons.Unavailable;
+}
+
+export class ChannelDispatcher {
+  private readonly items = new Map<string, DispatchItem>();
+  private readonly sentAt: number[] = [];
+  private running = false;
+  private stopped = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private paused: { fingerprint: string; until: number } | undefined;
+  private abort = new AbortController();
+
+  constructor(
+    readonly name: string,
+    private readonly runtime: () => ChannelRuntime | undefined,
+    private readonly callbacks: DispatchCallbacks,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /** Adds an item unless the same (app, id) is already held. */
+  enqueue(item: DispatchItem): void {
+    if (this.stopped) return;
+    const key = `${item.appKey}\u0000${item.id}`;
+    if (this.items.has(key)) return;
+    this.items.set(key, item);
+    this.kick();
+  }
+
+  has(appKey: string, id: string): boolean {
+    return this.items.has(`${appKey}\u0000${id}`);
+  }
+
+  remove(appKey: string, id: string): void {
+    this.items.delete(`${appKey}\u0000${id}`);
+  }
+
+  /** Drops every item of an app (deleted app, or its outbox was cleared). */
+  removeApp(appKey: string, keep: Set<string>): void {
+    for (const [key, item] of this.items) if (item.appKey === appKey && !keep.has(item.id)) this.items.delete(key);
+  }
+
+  /** The channel's config changed: a paused channel or parked items get another chance. */
+  configChanged(): void {
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.wake) {
+      const wake = this.wake;
+      this.wake = undefined;
+      clearTimeout(this.wakeTimer);
+      wake();
+      return;
+    }
+    if (!this.running && !this.stopped) void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    this.items.clear();
+    this.kick();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.wakeTimer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, Math.max(1, ms));
+      this.wakeTimer.unref?.();
+    });
+  }
+
+  private freeSlots(perMinute: number, now: number): number {
+    while (this.sentAt.length > 0 && this.sentAt[0]! <= now - WINDOW_MS) this.sentAt.shift();
+    return perMinute - this.sentAt.length;
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped) {
+        const runtime = this.runtime();
+        const now = this.now();
+        if (!runtime) {
+          if (this.items.size === 0) return;
+          await this.sleep(PAUSED_PROBE_MS);
+          continue;
+        }
+        if (this.paused) {
+          if (this.paused.fingerprint === runtime.fingerprint && now < this.paused.until) {
+            await this.sleep(this.paused.until - now);
+            continue;
+          }
+          this.paused = undefined;
+          for (const item of this.items.values()) if (item.entry.parked) item.entry = { ...item.entry, parked: undefined };
+        }
+        for (const item of this.items.values()) {
+          if (item.entry.parked && item.parkedFingerprint !== runtime.fingerprint) item.entry = { ...item.entry, parked: undefined };
+        }
+        const ready = [...this.items.values()]
+          .filter((item) => !item.entry.parked && item.entry.next <= now)
+          .sort((a, b) => a.entry.decided - b.entry.decided);
+        if (ready.length === 0) {
+          const waiting = [...this.items.values()].filter((item) => !item.entry.parked);
+          if (waiting.length === 0) return;
+          await this.sleep(Math.min(...waiting.map((item) => item.entry.next)) - now);
+          continue;
+        }
+        const slots = this.freeSlots(runtime.perMinute, now);
+        if (slots <= 0) {
+          this.metrics.rateLimited.inc({ channel: this.name, source: 'herald' }, ready.length);
+          await this.sleep(this.sentAt[0]! + WINDOW_MS - now);
+          continue;
+        }
+        const useDigest = slots === 1 && ready.length > 1 && runtime.channel.sendDigest !== undefined;
+        if (useDigest) await this.sendDigest(runtime, ready.slice(0, MAX_DIGEST_ITEMS));
+        else await this.sendOne(runtime, ready[0]!);
+      }
+    } catch (error) {
+      this.log.error('dispatcher loop failed; restarting it', { channel: this.name, error });
+      setTimeout(() => this.kick(), 1000).unref?.();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private stillQueued(item: DispatchItem): boolean {
+    return this.items.get(`${item.appKey}\u0000${item.id}`) === item;
+  }
+
+  private async sendOne(runtime: ChannelRuntime, item: DispatchItem): Promise<void> {
+    this.sentAt.push(this.now());
+    try {
+      const receipt = await runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal);
+      if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
+      this.callbacks.channelProblem(undefined);
+      await this.callbacks.delivered([item], receipt.response);
+    } catch (error) {
+      await this.failed(runtime, [item], error);
+    }
+  }
+
+  private async sendDigest(runtime: ChannelRuntime, items: DispatchItem[]): Promise<void> {
+    this.sentAt.push(this.now());
+    try {
+      const receipt = await runtime.channel.sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal);
+      const included = items.slice(0, receipt.included);
+      for (const item of included) if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
+      this.metrics.digests.inc({ channel: this.name });
+      this.callbacks.channelProblem(undefined);
+      this.log.info('sent a digest of waiting messages', { channel: this.name, messages: included.length, left: items.length - included.length });
+      await this.callbacks.delivered(included, receipt.response);
+    } catch (error) {
+      await this.failed(runtime, items, error);
+    }
+  }
+
+  private async failed(runtime: ChannelRuntime, items: DispatchItem[], error: unknown): Promise<void> {
+    const reason = reasonOf(error);
+    const message = errorMessage(error);
+    if (reason === ChannelReasons.KeywordMissing) {
+      // Deterministic for these messages only; they wait for the channel's keywords to change.
+      for (const item of items) {
+        item.entry = { ...item.entry, parked: reason };
+        item.parkedFingerprint = runtime.fingerprint;
+        await this.callbacks.parked(item, reason, message);
+      }
+      return;
+    }
+    if (error instanceof MessageRejectedError) {
+      for (const item of items) {
+        if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
+        await this.callbacks.rejected(item, reason, message);
+      }
+      return;
+    }
+    if (error instanceof ConfigurationError) {
+      this.paused = { fingerprint: runtime.fingerprint, until: this.now() + PAUSED_PROBE_MS };
+      this.callbacks.channelProblem({ reason, message });
+      for (const item of items) {
+        item.entry = { ...item.entry, parked: reason };
+        item.parkedFingerprint = runtime.fingerprint;
+        await this.callbacks.parked(item, reason, message);
+      }
+      this.log.warn('channel paused until its configuration changes', { channel: this.name, reason, error: message });
+      return;
+    }
+    for (const item of items) {
+      const attempts = item.entry.attempts + 1;
+      const retryAfter = error instanceof TransientError ? error.retryAfterMs ?? 0 : 0;
+      const next = this.now() + Math.max(retryAfter, backoffDelay(attempts, RETRY_BASE_MS, RETRY_MAX_MS));
+      item.entry = { ...item.entry, attempts, next };
+      this.metrics.retries.inc({ channel: this.name, reason });
+      if (reason === ChannelReasons.Throttled) this.metrics.rateLimited.inc({ channel: this.name, source: 'dingtalk' });
+      await this.callbacks.retry(item, attempts, next, reason, message);
+    }
+  }
+}

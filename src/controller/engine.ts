@@ -1,0 +1,127 @@
+// The notification decision for one Application, as a pure function: given the app,
+// the resolved configuration and the app's ledger and outbox, which new messages are
+// due (rendered, ready for the outbox) and which ledger entries are re-armed. No I/O.
+import type { OutgoingMessage } from '../channels/channel.js';
+import { errorMessage } from '../errors.js';
+import type { RenderedNotification, TemplateContext } from '../templates/types.js';
+import type { CompiledTrigger, ConditionOutcome } from '../triggers/index.js';
+import { evaluateTrigger } from '../triggers/index.js';
+import { lastNotified, ledgerKey, outboxId, parseLedgerKey, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
+import type { ObjectRef, Route } from './routing.js';
+
+export interface ResolvedTrigger {
+  ref: ObjectRef;
+  compiled: CompiledTrigger | undefined;
+}
+
+export interface DecisionInput {
+  app: Record<string, any>;
+  appUid: string;
+  now: Date;
+  routes: Route[];
+  /** Trigger by name, resolved in the app's scope; undefined when there is none. */
+  trigger(name: string): ResolvedTrigger | undefined;
+  /** Renders a template by name for one channel; throws when missing, invalid or failing. */
+  render(template: string, context: TemplateContext): RenderedNotification;
+  context: Record<string, string>;
+  initiator: string | undefined;
+  ledger: NotifiedLedger;
+  outbox: Outbox;
+}
+
+export interface Decision {
+  newEntries: Array<{ id: string; entry: OutboxEntry }>;
+  /** Ledger keys of conditions without oncePer that no longer hold: they may send again. */
+  rearmed: string[];
+  evaluations: Array<{ trigger: string; outcome: ConditionOutcome | 'suppressed' }>;
+  evaluationErrors: Array<{ trigger: ObjectRef; index: number; message: string }>;
+  problems: Array<{ trigger: string; channel?: ObjectRef; template?: string; message: string }>;
+}
+
+export function decide(input: DecisionInput): Decision {
+  const decision: Decision = { newEntries: [], rearmed: [], evaluations: [], evaluationErrors: [], problems: [] };
+  const byTrigger = new Map<string, ObjectRef[]>();
+  for (const route of input.routes) {
+    const list = byTrigger.get(route.trigger) ?? [];
+    list.push(route.channel);
+    byTrigger.set(route.trigger, list);
+  }
+  const pendingKeys = new Set(Object.values(input.outbox).map((entry) => entry.key));
+  const nowMs = input.now.getTime();
+  const notifiedAt = (trigger: string) => lastNotified(input.ledger, input.outbox, trigger);
+
+  for (const [triggerName, channels] of byTrigger) {
+    const resolved = input.trigger(triggerName);
+    if (!resolved) {
+      decision.problems.push({ trigger: triggerName, message: `no NotificationTrigger "${triggerName}" for this Application` });
+      continue;
+    }
+    if (!resolved.compiled) continue; // invalid: its own status says why; nothing is decided until it is fixed
+    const results = evaluateTrigger(resolved.compiled, input.app, input.now, notifiedAt);
+    for (const result of results) {
+      const condition = resolved.compiled.conditions[result.index]!;
+      if (result.outcome === 'error') {
+        decision.evaluationErrors.push({ trigger: resolved.ref, index: result.index, message: result.error ?? 'evaluation failed' });
+        decision.evaluations.push({ trigger: triggerName, outcome: 'error' });
+        continue;
+      }
+      if (!result.fired) {
+        decision.evaluations.push({ trigger: triggerName, outcome: result.outcome });
+        if (condition.oncePer === undefined) {
+          for (const channel of channels) {
+            const key = ledgerKey(undefined, triggerName, result.index, condition.whenHash, channel.name);
+            if (key in input.ledger) decision.rearmed.push(key);
+          }
+        }
+        continue;
+      }
+      let firedAny = false;
+      for (const channel of channels) {
+        const key = ledgerKey(result.oncePer, triggerName, result.index, condition.whenHash, channel.name);
+        if (key in input.ledger || pendingKeys.has(key)) continue;
+        firedAny = true;
+        for (const template of condition.send) {
+          const context: TemplateContext = {
+            app: input.app,
+            context: input.context,
+            trigger: triggerName,
+            channel: { name: channel.name, type: 'dingtalk' },
+            notificationType: 'dingtalk',
+            initiator: input.initiator,
+          };
+          let rendered: RenderedNotification;
+          try {
+            rendered = input.render(template, context);
+          } catch (error) {
+            decision.problems.push({ trigger: triggerName, channel, template, message: errorMessage(error) });
+            continue;
+          }
+          const id = outboxId(key, template);
+          const body: OutgoingMessage = { rendered, initiator: input.initiator, idempotencyKey: `${input.appUid}:${id}:${nowMs}` };
+          decision.newEntries.push({
+            id,
+            entry: {
+              channel: channel.name,
+              channelNamespace: channel.namespace,
+              key,
+              trigger: triggerName,
+              template,
+              body: body as unknown as Record<string, unknown>,
+              attempts: 0,
+              next: 0,
+              decided: nowMs,
+            },
+          });
+        }
+        pendingKeys.add(key);
+      }
+      decision.evaluations.push({ trigger: triggerName, outcome: firedAny ? 'fired' : 'suppressed' });
+    }
+  }
+  return decision;
+}
+
+/** Ledger keys of the given trigger that a re-arm may remove (no oncePer part). */
+export function isRearmable(key: string): boolean {
+  return parseLedgerKey(key)?.oncePer === '';
+}

@@ -1,0 +1,551 @@
+// Wiring of the running operator: informers feed work queues with keys; workers
+// read the newest object from the cache; the leader evaluates, writes outboxes and
+// sends through per-channel dispatchers; every replica serves probes, metrics and
+// the Git webhook receiver.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import { APPLICATIONS, ARGO_GROUP, ARGO_VERSION, HERALD_GROUP, HERALD_VERSION, KINDS, type HeraldKind } from '../api/groups.js';
+import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
+import { EventReasons } from '../api/reasons.js';
+import type { Config } from '../config.js';
+import { EventRecorder, type EventSink } from '../kube/events.js';
+import { Informer } from '../kube/informer.js';
+import { LeaderElector } from '../kube/leader.js';
+import { KubeWriter } from '../kube/patch.js';
+import { backoffDelay } from '../kube/backoff.js';
+import { startHealthServer } from '../observability/health.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { startMetricsServer, type RunningServer } from '../observability/server.js';
+import { createApplicationRefresher } from '../webhook/refresh.js';
+import { WebhookSecretsSource } from '../webhook/secrets.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../webhook/server.js';
+import { AppReconciler, appKeyOf, type Application } from './app-reconciler.js';
+import { ConfigReconciler } from './config-reconciler.js';
+import { ChannelDispatcher, type DispatchItem } from './dispatcher.js';
+import type { OutboxEntry } from './ledger.js';
+import { WorkQueue } from './queue.js';
+import { ConfigStore } from './store.js';
+
+type HeraldObject = NotificationTrigger | NotificationTemplate | DingTalkChannel;
+
+export interface OperatorDeps {
+  config: Config;
+  kc: KubeConfig;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/** Fields herald never reads; dropping them keeps thousands of cached apps small. */
+function slimApplication(app: Application): Application {
+  const metadata = { ...app.metadata } as Application['metadata'] & { managedFields?: unknown };
+  delete metadata.managedFields;
+  return { ...app, metadata };
+}
+
+export class Operator {
+  private readonly store = new ConfigStore();
+  private readonly writer: KubeWriter;
+  private readonly events: EventSink;
+  private readonly appQueue: WorkQueue;
+  private readonly configQueue: WorkQueue;
+  private readonly appInformers: Informer<Application & KubernetesObject>[] = [];
+  private readonly heraldInformers = new Map<HeraldKind, Informer<HeraldObject & KubernetesObject>[]>();
+  private readonly secretInformers = new Map<string, Informer<V1Secret>>();
+  private readonly dispatchers = new Map<string, ChannelDispatcher>();
+  /** Outbox ids whose delivery is accepted but whose completion patch is still pending. */
+  private readonly completing = new Set<string>();
+  private readonly apps: AppReconciler;
+  private readonly configReconciler: ConfigReconciler;
+  private readonly elector: LeaderElector | undefined;
+  private leading = false;
+  private servers: RunningServer[] = [];
+  private webhook: WebhookReceiver | undefined;
+  private webhookSecrets: WebhookSecretsSource | undefined;
+  private synced = false;
+  private scopeTimer: NodeJS.Timeout | undefined;
+  private readonly pendingScopes = new Set<string>();
+  private readonly channelStatusTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly deps: OperatorDeps) {
+    const { config, kc, log, metrics } = deps;
+    this.writer = new KubeWriter(kc);
+    this.events = new EventRecorder(kc, config.identity, log);
+    this.appQueue = new WorkQueue('applications', (depth) => metrics.queueDepth.set({ queue: 'applications' }, depth));
+    this.configQueue = new WorkQueue('config', (depth) => metrics.queueDepth.set({ queue: 'config' }, depth));
+    this.apps = new AppReconciler({
+      getApp: (namespace, name) => this.getApp(namespace, name),
+      store: this.store,
+      writer: this.writer,
+      events: this.events,
+      log,
+      metrics,
+      controlNamespace: config.controlNamespace,
+      context: config.context,
+      isLeader: () => this.leading,
+      dispatch: (appKey, id, entry) => this.dispatch(appKey, id, entry),
+      evaluationError: (trigger, message) => {
+        const entry = this.store.triggers.get(trigger.namespace, trigger.name);
+        if (!entry || entry.lastEvaluationError === message) return;
+        entry.lastEvaluationError = message;
+        this.configQueue.addAfter(`NotificationTrigger/${trigger.namespace}/${trigger.name}`, 1000);
+      },
+    });
+    this.configReconciler = new ConfigReconciler({
+      store: this.store,
+      sources: {
+        trigger: (namespace, name) => this.heraldGet('NotificationTrigger', namespace, name) as NotificationTrigger | undefined,
+        template: (namespace, name) => this.heraldGet('NotificationTemplate', namespace, name) as NotificationTemplate | undefined,
+        channel: (namespace, name) => this.heraldGet('DingTalkChannel', namespace, name) as DingTalkChannel | undefined,
+        secret: (namespace, name) => this.secretInformers.get(namespace)?.get(name, namespace),
+      },
+      writer: this.writer,
+      events: this.events,
+      log,
+      metrics,
+      isLeader: () => this.leading,
+      scopeChanged: (namespace) => this.scopeChanged(namespace),
+      channelChanged: (namespace, name) => this.dispatchers.get(`${namespace}/${name}`)?.configChanged(),
+    });
+    if (config.leaderElection) {
+      this.elector = new LeaderElector({
+        kc,
+        namespace: config.controlNamespace,
+        name: config.leaseName,
+        identity: config.identity,
+        leaseDurationSeconds: config.leaseDurationSeconds,
+        log,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => this.stopLeading(),
+      });
+    }
+  }
+
+  // ---- informers -------------------------------------------------------------
+
+  private watchedNamespaces(): string[] | undefined {
+    const { namespaces, controlNamespace } = this.deps.config;
+    if (namespaces.length === 0) return undefined;
+    return [...new Set([controlNamespace, ...namespaces])];
+  }
+
+  private getApp(namespace: string, name: string): Application | undefined {
+    for (const informer of this.appInformers) {
+      const app = informer.get(name, namespace);
+      if (app) return app;
+    }
+    return undefined;
+  }
+
+  private *allApps(): Iterable<Application> {
+    for (const informer of this.appInformers) yield* informer.list();
+  }
+
+  private heraldGet(kind: HeraldKind, namespace: string, name: string): HeraldObject | undefined {
+    for (const informer of this.heraldInformers.get(kind) ?? []) {
+      const object = informer.get(name, namespace);
+      if (object) return object;
+    }
+    return undefined;
+  }
+
+  private createInformers(): void {
+    const { kc, log, metrics, config } = this.deps;
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const namespaces = this.watchedNamespaces();
+    const appNamespaces = config.namespaces.length > 0 ? config.namespaces : undefined;
+    const scopes = (list: string[] | undefined) => (list ? list.map((ns) => ns as string | undefined) : [undefined]);
+
+    for (const namespace of scopes(appNamespaces)) {
+      const path = namespace
+        ? `/apis/${ARGO_GROUP}/${ARGO_VERSION}/namespaces/${namespace}/${APPLICATIONS}`
+        : `/apis/${ARGO_GROUP}/${ARGO_VERSION}/${APPLICATIONS}`;
+      const informer = new Informer<Application & KubernetesObject>({
+        name: `applications${namespace ? `/${namespace}` : ''}`,
+        kc,
+        path,
+        log,
+        watchTimeoutSeconds: config.watchTimeoutSeconds,
+        transform: slimApplication as (app: Application & KubernetesObject) => Application & KubernetesObject,
+        onRestart: () => metrics.informerRestarts.inc({ informer: 'applications' }),
+        listPage: (cont) =>
+          (namespace
+            ? custom.listNamespacedCustomObject({ group: ARGO_GROUP, version: ARGO_VERSION, namespace, plural: APPLICATIONS, limit: 500, _continue: cont })
+            : custom.listClusterCustomObject({ group: ARGO_GROUP, version: ARGO_VERSION, plural: APPLICATIONS, limit: 500, _continue: cont })) as never,
+      });
+      const enqueue = (app: Application) => this.appQueue.add(appKeyOf(app.metadata.namespace!, app.metadata.name!));
+      informer.on('add', enqueue);
+      informer.on('update', enqueue);
+      informer.on('delete', enqueue);
+      this.appInformers.push(informer);
+    }
+
+    for (const kind of Object.keys(KINDS) as HeraldKind[]) {
+      const { plural } = KINDS[kind];
+      const list: Informer<HeraldObject & KubernetesObject>[] = [];
+      for (const namespace of scopes(namespaces)) {
+        const path = namespace
+          ? `/apis/${HERALD_GROUP}/${HERALD_VERSION}/namespaces/${namespace}/${plural}`
+          : `/apis/${HERALD_GROUP}/${HERALD_VERSION}/${plural}`;
+        const informer = new Informer<HeraldObject & KubernetesObject>({
+          name: `${plural}${namespace ? `/${namespace}` : ''}`,
+          kc,
+          path,
+          log,
+          watchTimeoutSeconds: config.watchTimeoutSeconds,
+          onRestart: () => metrics.informerRestarts.inc({ informer: plural }),
+          listPage: (cont) =>
+            (namespace
+              ? custom.listNamespacedCustomObject({ group: HERALD_GROUP, version: HERALD_VERSION, namespace, plural, _continue: cont })
+              : custom.listClusterCustomObject({ group: HERALD_GROUP, version: HERALD_VERSION, plural, _continue: cont })) as never,
+        });
+        const enqueue = (object: KubernetesObject) => this.configQueue.add(`${kind}/${object.metadata!.namespace}/${object.metadata!.name}`);
+        informer.on('add', enqueue);
+        informer.on('update', enqueue);
+        informer.on('delete', enqueue);
+        list.push(informer);
+      }
+      this.heraldInformers.set(kind, list);
+    }
+  }
+
+  /** Secrets are watched per namespace, only where channels live, and only their data is kept. */
+  private async ensureSecretInformer(namespace: string): Promise<void> {
+    let informer = this.secretInformers.get(namespace);
+    if (!informer) {
+      const { kc, log, metrics, config } = this.deps;
+      const core = kc.makeApiClient(CoreV1Api);
+      informer = new Informer<V1Secret>({
+        name: `secrets/${namespace}`,
+        kc,
+        path: `/api/v1/namespaces/${namespace}/secrets`,
+        log,
+        watchTimeoutSeconds: config.watchTimeoutSeconds,
+        onRestart: () => metrics.informerRestarts.inc({ informer: 'secrets' }),
+        transform: (secret) => ({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: secret.metadata?.name, namespace: secret.metadata?.namespace, resourceVersion: secret.metadata?.resourceVersion },
+          data: secret.data,
+        }),
+        listPage: (cont) => core.listNamespacedSecret({ namespace, _continue: cont }),
+      });
+      const changed = (secret: V1Secret) => {
+        for (const entry of this.store.channels.list(namespace)) {
+          const webhook = entry.object.spec.webhook;
+          if (webhook?.urlSecretRef.name === secret.metadata?.name || webhook?.signSecretRef?.name === secret.metadata?.name) {
+            this.configQueue.add(`DingTalkChannel/${namespace}/${entry.object.metadata.name}`);
+          }
+        }
+      };
+      informer.on('add', changed);
+      informer.on('update', changed);
+      informer.on('delete', changed);
+      this.secretInformers.set(namespace, informer);
+      informer.start();
+    }
+    await informer.waitForSync();
+  }
+
+  // ---- reconcile loops -------------------------------------------------------
+
+  private scopeChanged(namespace: string): void {
+    this.pendingScopes.add(namespace);
+    if (this.scopeTimer) return;
+    // Coalesce bursts (a kubectl apply of many resources) into one pass over the apps.
+    this.scopeTimer = setTimeout(() => {
+      this.scopeTimer = undefined;
+      const scopes = new Set(this.pendingScopes);
+      this.pendingScopes.clear();
+      const everything = scopes.has(this.deps.config.controlNamespace);
+      for (const app of this.allApps()) {
+        if (everything || scopes.has(app.metadata.namespace!)) this.appQueue.add(appKeyOf(app.metadata.namespace!, app.metadata.name!));
+      }
+    }, 200);
+    this.scopeTimer.unref?.();
+  }
+
+  private async handleConfigKey(key: string): Promise<void> {
+    const [kind, namespace, name] = key.split('/') as [HeraldKind, string, string];
+    try {
+      if (kind === 'DingTalkChannel') await this.ensureSecretInformer(namespace);
+      await this.configReconciler.reconcile(kind, namespace, name);
+      this.configQueue.forget(key);
+    } catch (error) {
+      const delay = this.configQueue.addRateLimited(key);
+      this.deps.log.warn('reconcile failed; retrying', { key, retryInMs: Math.round(delay), error });
+    }
+  }
+
+  private async handleAppKey(key: string): Promise<void> {
+    try {
+      await this.apps.reconcile(key);
+      this.appQueue.forget(key);
+    } catch (error) {
+      const delay = this.appQueue.addRateLimited(key);
+      this.deps.log.warn('application reconcile failed; retrying', { app: key, retryInMs: Math.round(delay), error });
+    }
+  }
+
+  // ---- delivery --------------------------------------------------------------
+
+  private dispatcherFor(namespace: string, name: string): ChannelDispatcher {
+    const key = `${namespace}/${name}`;
+    let dispatcher = this.dispatchers.get(key);
+    if (!dispatcher) {
+      const { log, metrics } = this.deps;
+      dispatcher = new ChannelDispatcher(
+        key,
+        () => {
+          const entry = this.store.channels.get(namespace, name);
+          return entry?.channel ? { channel: entry.channel, perMinute: entry.perMinute, fingerprint: entry.fingerprint } : undefined;
+        },
+        {
+          delivered: (items) => this.delivered(namespace, name, items),
+          retry: (item, attempts, next, reason, message) => this.retryLater(namespace, name, item, attempts, next, reason, message),
+          parked: (item, reason, message) => this.parked(namespace, name, item, reason, message),
+          rejected: (item, reason, message) => this.rejected(namespace, name, item, reason, message),
+          channelProblem: (problem) => this.channelProblem(namespace, name, problem),
+        },
+        metrics,
+        log.child({ channel: key }),
+      );
+      this.dispatchers.set(key, dispatcher);
+    }
+    return dispatcher;
+  }
+
+  private dispatch(appKey: string, id: string, entry: OutboxEntry): void {
+    if (!this.leading || this.completing.has(`${appKey}\u0000${id}`)) return;
+    this.dispatcherFor(entry.channelNamespace, entry.channel).enqueue({ appKey, id, entry });
+  }
+
+  private channelStatusSoon(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    if (this.channelStatusTimers.has(key)) return;
+    // lastSentTime/lastError are written at most every two seconds per channel.
+    const timer = setTimeout(() => {
+      this.channelStatusTimers.delete(key);
+      this.configQueue.add(`DingTalkChannel/${key}`);
+    }, 2000);
+    timer.unref?.();
+    this.channelStatusTimers.set(key, timer);
+  }
+
+  /** Retries a ledger/outbox write until it lands (or leadership is lost): never drop a completion. */
+  private async persist(appKey: string, change: Parameters<AppReconciler['update']>[1]): Promise<void> {
+    for (let attempt = 1; this.leading; attempt++) {
+      try {
+        await this.apps.update(appKey, change);
+        return;
+      } catch (error) {
+        const delay = backoffDelay(attempt, 200, 10_000);
+        this.deps.log.warn('could not record a delivery on the Application; retrying', { app: appKey, retryInMs: Math.round(delay), error });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async delivered(namespace: string, name: string, items: DispatchItem[]): Promise<void> {
+    const { metrics } = this.deps;
+    const now = Date.now();
+    const entry = this.store.channels.get(namespace, name);
+    if (entry) {
+      entry.lastSentTime = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      entry.lastError = undefined;
+      this.channelStatusSoon(namespace, name);
+    }
+    const byApp = new Map<string, DispatchItem[]>();
+    for (const item of items) {
+      byApp.set(item.appKey, [...(byApp.get(item.appKey) ?? []), item]);
+      this.completing.add(`${item.appKey}\u0000${item.id}`);
+      metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: items.length > 1 ? 'digested' : 'sent' });
+      metrics.deliveryLatency.observe({ channel: `${namespace}/${name}` }, Math.max(0, now - item.entry.decided) / 1000);
+    }
+    await Promise.all(
+      [...byApp].map(async ([appKey, appItems]) => {
+        await this.persist(appKey, (state) => {
+          for (const item of appItems) {
+            delete state.outbox[item.id];
+            state.ledger[item.entry.key] = Math.floor(now / 1000);
+          }
+          return true;
+        });
+        for (const item of appItems) this.completing.delete(`${item.appKey}\u0000${item.id}`);
+        const involved = this.apps.involvedFor(appKey);
+        if (involved) {
+          const triggers = [...new Set(appItems.map((item) => item.entry.trigger))].join(', ');
+          this.events.record(involved, 'Normal', EventReasons.NotificationSent, `trigger ${triggers} → channel ${name}${items.length > 1 ? ` (in a digest of ${items.length})` : ''}`);
+        }
+      }),
+    );
+  }
+
+  private async retryLater(namespace: string, name: string, item: DispatchItem, attempts: number, next: number, reason: string, message: string): Promise<void> {
+    this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'failed' });
+    this.deps.log.warn('delivery failed; will retry', { app: item.appKey, channel: `${namespace}/${name}`, trigger: item.entry.trigger, attempts, retryInMs: next - Date.now(), reason, error: message });
+    const entry = this.store.channels.get(namespace, name);
+    if (entry) {
+      entry.lastError = `${reason}: ${message}`;
+      this.channelStatusSoon(namespace, name);
+    }
+    await this.persist(item.appKey, (state) => {
+      const stored = state.outbox[item.id];
+      if (!stored) return false;
+      state.outbox[item.id] = { ...stored, attempts, next };
+      return true;
+    });
+  }
+
+  private async parked(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
+    this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'failed' });
+    const entry = this.store.channels.get(namespace, name);
+    if (entry) {
+      entry.lastError = `${reason}: ${message}`;
+      this.channelStatusSoon(namespace, name);
+    }
+    const involved = this.apps.involvedFor(item.appKey);
+    if (involved) {
+      this.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (kept in the outbox until the channel is fixed)`);
+    }
+    await this.persist(item.appKey, (state) => {
+      const stored = state.outbox[item.id];
+      if (!stored || stored.parked === reason) return false;
+      state.outbox[item.id] = { ...stored, attempts: stored.attempts + 1, parked: reason };
+      return true;
+    });
+  }
+
+  private async rejected(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
+    this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'rejected' });
+    this.deps.log.error('the channel refused a message for good', { app: item.appKey, channel: `${namespace}/${name}`, trigger: item.entry.trigger, reason, error: message });
+    const involved = this.apps.involvedFor(item.appKey);
+    if (involved) this.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (not retried)`);
+    const entry = this.store.channels.get(namespace, name);
+    if (entry) {
+      entry.lastError = `${reason}: ${message}`;
+      this.channelStatusSoon(namespace, name);
+    }
+    await this.persist(item.appKey, (state) => {
+      delete state.outbox[item.id];
+      state.ledger[item.entry.key] = Math.floor(Date.now() / 1000);
+      return true;
+    });
+  }
+
+  private channelProblem(namespace: string, name: string, problem: { reason: string; message: string } | undefined): void {
+    const entry = this.store.channels.get(namespace, name);
+    if (!entry) return;
+    if (!problem && !entry.deliveryProblem) return;
+    entry.deliveryProblem = problem ? { ...problem, fingerprint: entry.fingerprint } : undefined;
+    this.configQueue.add(`DingTalkChannel/${namespace}/${name}`);
+  }
+
+  // ---- leadership ------------------------------------------------------------
+
+  private startLeading(): void {
+    this.leading = true;
+    this.deps.metrics.isLeader.set(1);
+    this.apps.reset();
+    for (const kind of Object.keys(KINDS) as HeraldKind[]) {
+      for (const informer of this.heraldInformers.get(kind) ?? []) {
+        for (const object of informer.list()) this.configQueue.add(`${kind}/${object.metadata!.namespace}/${object.metadata!.name}`);
+      }
+    }
+    for (const app of this.allApps()) this.appQueue.add(appKeyOf(app.metadata.namespace!, app.metadata.name!));
+  }
+
+  private stopLeading(): void {
+    this.leading = false;
+    this.deps.metrics.isLeader.set(0);
+    for (const dispatcher of this.dispatchers.values()) dispatcher.stop();
+    this.dispatchers.clear();
+    this.completing.clear();
+    this.apps.reset();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  isReady(): { ready: boolean; reason?: string } {
+    if (!this.synced) return { ready: false, reason: 'informers have not synced yet' };
+    return { ready: true };
+  }
+
+  /** Ports actually bound (0 in the config picks a free one). */
+  ports: { webhook?: number; health?: number; metrics?: number } = {};
+
+  async start(): Promise<void> {
+    const { config, log, metrics, kc } = this.deps;
+    const health = await startHealthServer({ port: config.healthPort, host: config.bindAddress, isReady: () => this.isReady(), log });
+    const metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.bindAddress, registry: metrics.registry, log });
+    this.servers.push(health, metricsServer);
+    this.ports.health = health.port;
+    this.ports.metrics = metricsServer.port;
+
+    this.createInformers();
+    for (const informer of this.appInformers) informer.start();
+    for (const informers of this.heraldInformers.values()) for (const informer of informers) informer.start();
+    if (config.webhookPort !== undefined) {
+      this.webhookSecrets = new WebhookSecretsSource({ kc, namespace: config.webhookSecretNamespace, name: config.webhookSecretName, log, watchTimeoutSeconds: config.watchTimeoutSeconds });
+      this.webhookSecrets.start();
+    }
+    await Promise.all([
+      ...this.appInformers.map((informer) => informer.waitForSync()),
+      ...[...this.heraldInformers.values()].flat().map((informer) => informer.waitForSync()),
+      ...(this.webhookSecrets ? [this.webhookSecrets.waitForSync()] : []),
+    ]);
+    // Configuration first, so that the first evaluation of every app sees all of it.
+    const configKeys = [...this.heraldInformers.entries()].flatMap(([kind, informers]) =>
+      informers.flatMap((informer) => informer.list().map((object) => `${kind}/${object.metadata!.namespace}/${object.metadata!.name}`)),
+    );
+    for (const key of configKeys) await this.handleConfigKey(key);
+    this.configQueue.run(2, (key) => this.handleConfigKey(key));
+    this.appQueue.run(config.workers, (key) => this.handleAppKey(key));
+    for (const app of this.allApps()) this.appQueue.add(appKeyOf(app.metadata.namespace!, app.metadata.name!));
+
+    if (config.webhookPort !== undefined && this.webhookSecrets) {
+      const secrets = this.webhookSecrets;
+      this.webhook = await startWebhookReceiver({
+        port: config.webhookPort,
+        host: config.bindAddress,
+        bodyLimitBytes: config.webhookMaxBodyBytes,
+        listApplications: () => this.allApps() as Iterable<never>,
+        refresh: createApplicationRefresher(kc),
+        secrets: () => secrets.current(),
+        secretsOrigin: secrets.origin,
+        log,
+        metrics,
+      });
+      this.ports.webhook = this.webhook.port;
+    }
+    this.synced = true;
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+    log.info('herald controller started', {
+      controlNamespace: config.controlNamespace,
+      namespaces: config.namespaces.length ? config.namespaces : 'all',
+      ports: this.ports,
+      leaderElection: config.leaderElection,
+      identity: config.identity,
+    });
+  }
+
+  /** True when no work is queued or in flight and every dispatcher is empty (tests, benchmarks). */
+  isIdle(): boolean {
+    return this.appQueue.isIdle() && this.configQueue.isIdle() && [...this.dispatchers.values()].every((d) => d.size === 0);
+  }
+
+  async stop(): Promise<void> {
+    this.deps.log.info('herald controller stopping');
+    this.appQueue.stop();
+    this.configQueue.stop();
+    if (this.elector) await this.elector.stop();
+    else this.stopLeading();
+    await this.webhook?.close();
+    for (const informer of this.appInformers) informer.stop();
+    for (const informers of this.heraldInformers.values()) for (const informer of informers) informer.stop();
+    for (const informer of this.secretInformers.values()) informer.stop();
+    this.webhookSecrets?.stop();
+    await Promise.all(this.servers.map((server) => server.close()));
+  }
+}
+
