@@ -232,8 +232,10 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
 
   const reply = (record: ReceivedRequest, res: ServerResponse, status: number, payload: { errcode: number; errmsg: string } | string) => {
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    res.writeHead(status, { 'Content-Type': typeof payload === 'string' ? 'text/plain; charset=utf-8' : 'application/json;charset=UTF-8' });
-    res.end(text);
+    if (!res.destroyed) {
+      res.writeHead(status, { 'Content-Type': typeof payload === 'string' ? 'text/plain; charset=utf-8' : 'application/json;charset=UTF-8' });
+      res.end(text);
+    }
     finish(record, {
       kind: 'answered',
       status,
@@ -371,10 +373,8 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
       if (modeOf(entry.record.token) === 'hang') continue;
       clearTimeout(entry.timer);
       hanging.delete(entry);
-      if (entry.res.destroyed) {
-        finish(entry.record, { kind: 'closed', why: 'down' });
-        continue;
-      }
+      // Processed even if the client gave up meanwhile, as DingTalk would: a message
+      // can be accepted after its sender timed out (the cause of duplicates on retry).
       handle(entry.record, entry.res.req, entry.res);
     }
   };
