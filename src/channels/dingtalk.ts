@@ -427,7 +427,10 @@ export interface DigestResult {
 
 const DIGEST_SEPARATOR = '\n\n---\n\n';
 
-const digestSection = (item: DigestItem): string => `#### ${item.title.replace(/\n/g, ' ')}\n\n${item.text}`;
+/** Item titles are kept whole (a keyword in a title survives) up to a sane length. */
+const digestHeading = (title: string): string => `#### ${truncateChars(title.replace(/\n/g, ' '), 200)}\n\n`;
+
+const digestSection = (item: DigestItem): string => `${digestHeading(item.title)}${item.text}`;
 
 const digestFooter = (omitted: number): string =>
   `${DIGEST_SEPARATOR}*… and ${omitted} more notification${omitted === 1 ? '' : 's'} not shown (DingTalk's size limit).*`;
@@ -465,7 +468,7 @@ export function buildDigestBody(items: DigestItem[], options: DigestOptions = {}
     }
     if (index === 0) {
       // The first item always goes in, shortened to whatever room there is.
-      const head = `#### ${item.title.replace(/\n/g, ' ')}\n\n`;
+      const head = digestHeading(item.title);
       const shortened = longestPrefixWithin(Array.from(item.text), '…', budget - escapedBytes(head));
       if (shortened === undefined) throw invalid('a digest item title alone exceeds the size limit');
       sections.push(head + shortened);

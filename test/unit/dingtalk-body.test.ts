@@ -264,6 +264,16 @@ test('digest: a single huge item is shortened rather than dropped', (t) => {
   t.true(body.markdown.text.startsWith('#### ArgoCD: big\n\nxxx'));
 });
 
+test('digest: an absurdly long title is cut instead of failing the whole digest', (t) => {
+  const { body, included } = buildDigestBody([
+    { title: `ArgoCD: ${'t'.repeat(40_000)}`, text: 'x' },
+    { title: 'ArgoCD: b', text: 'y' },
+  ]);
+  t.is(included, 2);
+  t.true(Buffer.byteLength(JSON.stringify(body)) <= 19_000);
+  t.true(body.markdown.text.startsWith(`#### ArgoCD: ${'t'.repeat(100)}`));
+});
+
 test('digest: no items is an error', (t) => {
   t.throws(() => buildDigestBody([]), { instanceOf: MessageRejectedError });
 });

@@ -6,7 +6,7 @@ import { DingTalkRobot, type DingTalkRobotOptions } from '../../src/channels/din
 import { ChannelConfigurationError, ChannelTransientError, MessageRejectedError } from '../../src/channels/errors.js';
 import { TransientError } from '../../src/errors.js';
 import type { RenderedNotification } from '../../src/templates/types.js';
-import { startDingTalkRobot, type DingTalkRobotServer, type RobotConfig } from '../support/dingtalk-robot.js';
+import { startDingTalkRobot, type RobotConfig } from '../support/dingtalk-robot.js';
 import { freePort } from '../support/net.js';
 
 const newToken = () => `tok${randomBytes(12).toString('hex')}`;
