@@ -214,10 +214,12 @@ function syntaxError(field: string, source: string, error: unknown): TemplateFie
   let column = e?.colno ?? (located ? Number(located[2]) : undefined);
   if (located) message = located[3]!;
   message = message.replace(/^\([^)]*\)\s*/, '').replace(/^(Template render error|TypeError|Error):\s*/, '').trim();
-  if (/reading 'type'|end of file/.test(message)) {
-    // The template stops in the middle of a tag or expression.
+  // Without a position, the parser ran out of input: the template stops inside a
+  // tag, an expression or a block.
+  if (line === undefined || /reading 'type'|end of file/.test(message)) {
     if (/reading 'type'/.test(message)) message = 'unexpected end of template (an unclosed tag or bracket?)';
-    line ??= source.split('\n').length;
+    else if (!/end of file/.test(message)) message = `unexpected end of template: ${message.replace(/^[a-zA-Z]+: (?=expected)/, '')}`;
+    line = source.split('\n').length;
     column = undefined;
   }
   message = message
