@@ -162,8 +162,9 @@ export class ConfigReconciler {
       const channel = createChannel('dingtalk', { spec: object.spec, secrets, timeoutMs: this.deps.channelTimeoutMs });
       return { entry: { ...base, fingerprint, channel } };
     } catch (error) {
-      const reason = error instanceof ConfigurationError ? Reasons.InvalidSecret : Reasons.InvalidSecret;
-      return { entry: { ...base, fingerprint, problem: { reason, message: `${errorMessage(error)}` } } };
+      // The channel's own reason (InvalidWebhookURL, InvalidSignSecret…) is more precise than ours.
+      const reason = error instanceof ConfigurationError ? error.reason : Reasons.InvalidSecret;
+      return { entry: { ...base, fingerprint, problem: { reason, message: errorMessage(error) } } };
     }
   }
 

@@ -56,7 +56,7 @@ export async function startOperator(options: OperatorOptions, sharedOutput: stri
     '--metrics-port', '0',
     '--webhook-port', options.webhook === false ? 'off' : '0',
     '--lease-duration', String(options.leaseDurationSeconds ?? 4),
-    '--leader-election', String(options.leaderElection ?? true),
+    `--leader-election=${options.leaderElection ?? true}`,
     '--argocd-url', options.argocdUrl ?? 'https://argocd.example.com',
     '--log-level', 'debug',
     ...(options.identity ? ['--identity', options.identity] : []),
