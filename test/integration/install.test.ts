@@ -121,6 +121,28 @@ test('the Deployment runs locked down, with probes, resources, ports and the ope
   t.deepEqual(container.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
 });
 
+test('the Deployment meets the Pod Security Standard "restricted" (and a weakened one does not)', async (t) => {
+  const namespace = await createTestNamespace(import.meta.url, {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/warn': 'restricted',
+  });
+  const deployment = find(manifestsOf(rendered()), 'Deployment', 'herald-controller');
+  deployment.metadata.namespace = namespace;
+  const apply = (manifest: Manifest) =>
+    cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], stringify(manifest));
+
+  const compliant = apply(deployment);
+  t.is(compliant.status, 0, compliant.stderr);
+  t.false(compliant.stderr.includes('would violate PodSecurity'), compliant.stderr);
+
+  const weakened = structuredClone(deployment);
+  weakened.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+  weakened.spec.template.spec.containers[0].securityContext.capabilities = { add: ['NET_ADMIN'] };
+  const warned = apply(weakened);
+  t.regex(warned.stderr, /would violate PodSecurity "restricted:latest"/);
+  t.regex(warned.stderr, /allowPrivilegeEscalation/);
+});
+
 test('Services select the pod, and the ServiceMonitor selects the metrics Service by label and port name', (t) => {
   const manifests = manifestsOf(rendered());
   const podLabels = find(manifests, 'Deployment', 'herald-controller').spec.template.metadata.labels as Record<string, string>;
