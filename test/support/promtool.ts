@@ -63,6 +63,13 @@ export function installPromtool(log: (line: string) => void = () => undefined): 
   }
 }
 
+/** `promtool check metrics` on a scrape: ok when it exits 0 with no lint findings. */
+export function promtoolCheckMetrics(text: string): { ok: boolean; output: string } {
+  const result = spawnSync(promtoolPath(), ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 60_000 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  return { ok: result.status === 0 && output === '', output };
+}
+
 /** The path of a working promtool, installing it when there is none. */
 export function ensurePromtool(log: (line: string) => void = () => undefined): string {
   try {

@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { ServerStartError, startMetricsServer, type RunningServer } from '../../src/observability/server.js';
 import { registerSecret } from '../../src/secrets.js';
+import { delta, parseExposition, scrape, sumOf } from '../support/scrape.js';
 
 interface Reply {
   status: number;
@@ -182,4 +183,23 @@ test('a port that is taken gives a ServerStartError naming the server and the po
   );
   t.regex(error?.message ?? '', new RegExp(`metrics server cannot listen on 127\\.0\\.0\\.1:${first.port}: EADDRINUSE`));
   t.true(error?.cause instanceof Error);
+});
+
+test('scrape helpers parse the served text and measure how a counter and a histogram moved', async (t) => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  await withServer(startMetricsServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, log: silentLogger }), async ({ port }) => {
+    const url = `http://127.0.0.1:${port}/metrics`;
+    metrics.deliveries.inc({ trigger: 'on-sync', channel: 'team "a"', result: 'sent' });
+    const before = (await scrape(url)).samples;
+    metrics.deliveries.inc({ trigger: 'on-sync', channel: 'team "a"', result: 'sent' }, 2);
+    metrics.deliveries.inc({ trigger: 'on-sync', channel: 'team-b', result: 'failed' });
+    metrics.deliveryLatency.observe({ channel: 'team-b' }, 0.2);
+    const after = await scrape(url);
+    t.is(delta(before, after.samples, 'herald_deliveries_total', { channel: 'team "a"', result: 'sent' }), 2);
+    t.is(delta(before, after.samples, 'herald_deliveries_total'), 3);
+    t.is(delta(before, after.samples, 'herald_delivery_latency_seconds_count', { channel: 'team-b' }), 1);
+    t.is(sumOf(after.samples, 'herald_delivery_latency_seconds_bucket', { channel: 'team-b', le: '0.1' }), 0);
+    t.is(sumOf(after.samples, 'herald_delivery_latency_seconds_bucket', { channel: 'team-b', le: '+Inf' }), 1);
+  });
+  t.throws(() => parseExposition('not a metric line at all'), { message: /not a sample line/ });
 });
