@@ -139,6 +139,8 @@ function describe(error: unknown): string {
     }
     case 'unknown_variable':
       return `${lowerFirst(summary)} (the only variable is 'app')`;
+    case 'no_matching_overload':
+      return summary.replace(/^found no matching overload for /, 'no function or method matches ');
   }
   if (/Unexpected token: EOF/i.test(summary)) return 'unexpected end of expression';
   return lowerFirst(summary);
