@@ -115,22 +115,20 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?', 1)[0];
-    if (path !== WEBHOOK_PATH) {
-      reply(res, 404, { message: `not found: webhooks are received at POST ${WEBHOOK_PATH}` });
-      req.resume();
-      return;
-    }
-    if (req.method !== 'POST') {
-      reply(res, 405, { message: `method ${req.method} not allowed: use POST` }, { Allow: 'POST' });
-      req.resume();
-      return;
-    }
-    const provider = providerLabel(req);
+    const provider = path === WEBHOOK_PATH && req.method === 'POST' ? providerLabel(req) : 'unknown';
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return rejectTooLarge(req, res, provider);
+    // Every answer waits for the whole request: answering before the body is read
+    // would leave unread bytes on a keep-alive connection the client then reuses.
     const body = await readBody(req, limit);
     if (body === 'too_large') return rejectTooLarge(req, res, provider);
     if (body === 'aborted') return;
+    if (path !== WEBHOOK_PATH) {
+      return reply(res, 404, { message: `not found: webhooks are received at POST ${WEBHOOK_PATH}` });
+    }
+    if (req.method !== 'POST') {
+      return reply(res, 405, { message: `method ${req.method} not allowed: use POST` }, { Allow: 'POST' });
+    }
     const decision = decideWebhook({ headers: req.headers, body }, options.secrets(), options.listApplications, origin);
     webhookRequests.inc({ provider: decision.provider, result: decision.result });
     logDecision(decision, req);

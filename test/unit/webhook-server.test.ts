@@ -2,7 +2,7 @@
 // responses, metrics, logs and graceful close. Applications and the refresh call are
 // the receiver's own callbacks here; the integration tests use the real API server.
 import test from 'ava';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -18,9 +18,9 @@ interface Reply {
   body: string;
 }
 
-function send(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Reply> {
+function send(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent }): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/api/webhook', headers: options.headers }, (res) => {
+    const req = request({ host: '127.0.0.1', port, agent: options.agent, method: options.method ?? 'POST', path: options.path ?? '/api/webhook', headers: options.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -100,6 +100,16 @@ test('only POST /api/webhook: 404 elsewhere, 405 with Allow for other methods', 
   t.is((await send(server.port, { method: 'PUT', body: '{}' })).status, 405);
   const ping = githubPing(SECRET);
   t.is((await send(server.port, { path: '/api/webhook?source=github', headers: ping.headers, body: ping.body })).status, 200);
+});
+
+test('a 404 or 405 with a body leaves the keep-alive connection usable for the next request', async (t) => {
+  const { server } = await receiver(t);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const ping = githubPing(SECRET);
+  t.is((await send(server.port, { agent, method: 'DELETE', path: '/elsewhere', body: 'x'.repeat(5000) })).status, 404);
+  t.is((await send(server.port, { agent, method: 'GET', body: 'y'.repeat(5000) })).status, 405);
+  t.is((await send(server.port, { agent, headers: ping.headers, body: ping.body })).status, 200);
 });
 
 test('401, 403 and 400 come back as JSON with a message', async (t) => {
