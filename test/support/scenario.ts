@@ -109,3 +109,28 @@ export function markdownOf(request: ReceivedRequest): { title: string; text: str
 export function acceptedFor(robot: DingTalkRobotServer, app: string): string[] {
   return robot.accepted().filter((request) => markdownOf(request).title.includes(` ${app} `) || markdownOf(request).text.includes(`/${app}\n`)).map(triggerOf);
 }
+
+/** Non-negotiable 4: the robot's token and signing secret never appear in what the operator printed. */
+export function assertNoSecretsIn(t: ExecutionContext, output: string[], scenario: Pick<Scenario, 'token' | 'secret'>): void {
+  const text = output.join('\n');
+  t.true(output.length > 0, 'the operator printed something');
+  t.false(text.includes(scenario.token), 'the access token is not in the operator output');
+  t.false(text.includes(scenario.secret), 'the signing secret is not in the operator output');
+}
+
+/** Kubernetes Events about one object, newest last. */
+export function eventsFor(namespace: string, kind: string, name: string): Array<{ reason: string; message: string; type: string; count?: number }> {
+  const out = testCluster().kubectlOrThrow([
+    'get', 'events', '-n', namespace, '-o', 'json',
+    '--field-selector', `involvedObject.kind=${kind},involvedObject.name=${name}`,
+  ]);
+  return (JSON.parse(out) as { items: Array<{ reason: string; message: string; type: string; count?: number }> }).items;
+}
+
+export function readyOf(namespace: string, resource: string, name: string): { status?: string; reason?: string; message?: string; lastError?: string } {
+  const object = JSON.parse(testCluster().kubectlOrThrow(['get', resource, name, '-n', namespace, '-o', 'json'])) as {
+    status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }>; lastError?: string };
+  };
+  const ready = object.status?.conditions?.find((condition) => condition.type === 'Ready');
+  return { status: ready?.status, reason: ready?.reason, message: ready?.message, lastError: object.status?.lastError };
+}
