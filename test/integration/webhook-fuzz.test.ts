@@ -196,7 +196,9 @@ function nextCase(): Case {
     delivery = validDelivery();
   } else {
     delivery = validDelivery();
-    return { method: pick(['GET', 'PUT', 'DELETE', 'PATCH', 'POST']), path: pick(['/', '/api/webhook/', '/api/webhooks', '/metrics', '/api/webhook?x=1']), headers: delivery.headers, body: Buffer.from(delivery.body) };
+    // Node's client sends a GET or DELETE body without framing; say its length (raw garbage covers bad framing).
+    const headers = { ...delivery.headers, 'content-length': String(Buffer.byteLength(delivery.body)) };
+    return { method: pick(['GET', 'PUT', 'DELETE', 'PATCH', 'POST']), path: pick(['/', '/api/webhook/', '/api/webhooks', '/metrics', '/api/webhook?x=1']), headers, body: Buffer.from(delivery.body) };
   }
   return { method: 'POST', path: '/api/webhook', headers: delivery.headers, body: Buffer.from(delivery.body, chance(0.1) ? 'latin1' : 'utf8') };
 }

@@ -107,8 +107,9 @@ test('a 404 or 405 with a body leaves the keep-alive connection usable for the n
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
   const ping = githubPing(SECRET);
-  t.is((await send(server.port, { agent, method: 'DELETE', path: '/elsewhere', body: 'x'.repeat(5000) })).status, 404);
-  t.is((await send(server.port, { agent, method: 'GET', body: 'y'.repeat(5000) })).status, 405);
+  const framed = { 'content-length': '5000' };
+  t.is((await send(server.port, { agent, method: 'DELETE', path: '/elsewhere', headers: framed, body: 'x'.repeat(5000) })).status, 404);
+  t.is((await send(server.port, { agent, method: 'GET', headers: framed, body: 'y'.repeat(5000) })).status, 405);
   t.is((await send(server.port, { agent, headers: ping.headers, body: ping.body })).status, 200);
 });
 
