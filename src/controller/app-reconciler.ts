@@ -65,7 +65,7 @@ export function splitKey(key: string): [namespace: string, name: string] {
   return [key.slice(0, slash), key.slice(slash + 1)];
 }
 
-function isFresh(app: Application): boolean {
+export function isFresh(app: Application): boolean {
   // Argo CD updates health and sync in the reconcile after an operation; until then a
   // finished operation next to stale health would produce a premature message.
   const finishedAt = app.status?.operationState?.finishedAt;
