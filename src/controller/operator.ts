@@ -65,6 +65,8 @@ export class Operator {
   private scopeTimer: NodeJS.Timeout | undefined;
   private readonly pendingScopes = new Set<string>();
   private readonly channelStatusTimers = new Map<string, NodeJS.Timeout>();
+  private gaugeTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: OperatorDeps) {
     const { config, kc, log, metrics } = deps;
@@ -518,6 +520,7 @@ export class Operator {
       this.ports.webhook = this.webhook.port;
     }
     this.synced = true;
+    this.watchIdle();
     if (this.elector) this.elector.start();
     else this.startLeading();
     log.info('herald controller started', {
@@ -534,8 +537,28 @@ export class Operator {
     return this.appQueue.isIdle() && this.configQueue.isIdle() && [...this.dispatchers.values()].every((d) => d.size === 0);
   }
 
+  /**
+   * At debug level only: logs `busy` and `idle` when the leader's work starts and drains
+   * (queues empty, nothing in flight, no dispatcher holding a message, no completion
+   * patch pending, no coalesced re-queue waiting). bench/engine measures with it.
+   */
+  private watchIdle(): void {
+    const { log } = this.deps;
+    if (!log.enabled('debug')) return;
+    let idle: boolean | undefined;
+    this.idleTimer = setInterval(() => {
+      const now = this.leading && this.scopeTimer === undefined && this.completing.size === 0 && this.isIdle();
+      if (now === idle) return;
+      idle = now;
+      log.debug(now ? 'idle' : 'busy', { uptimeMs: Math.round(process.uptime() * 1000), appQueueDepth: this.appQueue.depth });
+    }, 20);
+    this.idleTimer.unref();
+  }
+
   async stop(): Promise<void> {
     this.deps.log.info('herald controller stopping');
+    clearInterval(this.gaugeTimer);
+    clearInterval(this.idleTimer);
     this.appQueue.stop();
     this.configQueue.stop();
     if (this.elector) await this.elector.stop();
