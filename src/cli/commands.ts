@@ -1,5 +1,8 @@
 // The command table of the `herald` binary.
+import { runCheck } from './check.js';
 import { runController } from './controller.js';
+import { runTemplate } from './template.js';
+import { runTrigger } from './trigger.js';
 
 export interface Command {
   summary: string;
@@ -8,6 +11,9 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   controller: { summary: 'Run the operator', run: runController },
+  template: { summary: 'Debug a NotificationTemplate: template notify TEMPLATE APP (--stdout | --channel NAME)', run: runTemplate },
+  trigger: { summary: 'Debug a NotificationTrigger: trigger run TRIGGER APP', run: runTrigger },
+  check: { summary: 'Validate herald manifests offline (schema, CEL, templates): check FILE|DIR...', run: runCheck },
 };
 
 export function mainHelp(): string {

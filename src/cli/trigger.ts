@@ -1,0 +1,97 @@
+// `herald trigger run TRIGGER APP`: evaluates a NotificationTrigger against an
+// Application with the operator's engine and explains, per condition and channel,
+// what the operator would do and why (fired, missing field, suppressed by the ledger).
+import { UsageError } from '../config.js';
+import { formatTriggerErrors, compileTrigger } from '../triggers/index.js';
+import { maskSecrets } from '../secrets.js';
+import { cliFlagsHelp, keyValues, parseCli, positionals, type CliFlag } from './args.js';
+import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
+import { DEFAULT_ARGOCD_URL } from './template.js';
+import { explainTrigger, formatExplanation } from './trigger-explain.js';
+
+const flags: CliFlag[] = [
+  { name: 'channel', value: 'NAME', help: 'Explain for this DingTalkChannel only, even if no subscription routes the trigger to it (default: every routed channel)' },
+  { name: 'now', value: 'TIME', help: 'RFC 3339 time that now() returns (default: the current time)' },
+  { name: 'argocd-url', value: 'URL', default: DEFAULT_ARGOCD_URL, help: 'context.argocdUrl for rendering the templates the trigger sends' },
+  { name: 'context', value: 'KEY=VALUE', repeatable: true, help: 'More template context' },
+  ...sourceFlags,
+];
+
+export const triggerHelp = `Usage: herald trigger run TRIGGER APP [flags]
+
+Evaluates the NotificationTrigger TRIGGER against the Argo CD Application APP with
+the operator's engine (same scoping, CEL environment, send ledger), and prints for
+each condition: its index, when, the result (fired, not fired, missing field,
+error with the message), the oncePer expression and value, and for each channel
+the trigger is routed to (or --channel) whether the operator would send, or why
+not (already in the ledger herald.gitops.dev/notified, or waiting in the outbox).
+Nothing is written and nothing is sent.
+
+Flags:
+${cliFlagsHelp(flags)}
+
+Exit codes: 0 evaluated; 1 not found, the trigger does not compile, or a condition
+failed to evaluate (other than a missing field) or its template cannot render;
+2 usage error.
+
+Examples:
+  herald trigger run on-sync-succeeded guestbook
+  herald trigger run on-sync-succeeded guestbook -n argocd --channel dingtalk-ops
+  herald trigger run on-deployed guestbook -f config/samples -f guestbook.yaml
+`;
+
+export async function runTrigger(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(triggerHelp);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub !== 'run') throw new UsageError(`unknown subcommand "trigger ${sub}" (known: run)`);
+  return triggerRun(rest);
+}
+
+export async function triggerRun(argv: string[]): Promise<number> {
+  const args = parseCli(argv, flags);
+  if (args.has('help')) {
+    process.stdout.write(triggerHelp);
+    return 0;
+  }
+  const [triggerName, appName] = positionals(args, ['TRIGGER', 'APP']) as [string, string];
+  const nowText = args.one('now');
+  const now = nowText === undefined ? new Date() : new Date(nowText);
+  if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-01T08:00:00Z, got "${nowText}"`);
+  const context = { argocdUrl: (args.one('argocd-url') ?? DEFAULT_ARGOCD_URL).replace(/\/+$/, ''), ...keyValues('context', args.flags.get('context') ?? []) };
+
+  const workspace = await openWorkspace(args, appName);
+  const trigger = resolveInScope(workspace.resources.triggers, workspace, 'NotificationTrigger', triggerName);
+  const compiled = compileTrigger(trigger.object.spec);
+  if (!compiled.ok) {
+    throw new UnusableResourceError(`NotificationTrigger ${trigger.namespace}/${trigger.name} does not compile: ${formatTriggerErrors(compiled.errors)}`);
+  }
+  const channelName = args.one('channel');
+  const channel = channelName ? resolveInScope(workspace.resources.channels, workspace, 'DingTalkChannel', channelName) : undefined;
+
+  const explanation = explainTrigger({
+    app: workspace.app,
+    triggerName,
+    triggerRef: { namespace: trigger.namespace, name: trigger.name },
+    compiled: compiled.trigger,
+    controlNamespace: workspace.controlNamespace,
+    channels: workspace.resources.channels,
+    templates: workspace.resources.templates,
+    ...(channel ? { channel: { namespace: channel.namespace, name: channel.name } } : {}),
+    context,
+    now,
+  });
+  const status = workspace.app.status ?? {};
+  const header = [
+    `NotificationTrigger ${trigger.namespace}/${trigger.name}${trigger.object.spec.description ? `: ${trigger.object.spec.description.trim()}` : ''}`,
+    `Application ${workspace.appNamespace}/${workspace.app.metadata.name}: sync ${status.sync?.status ?? '-'}, health ${status.health?.status ?? '-'}, operation ${status.operationState?.phase ?? '-'}`,
+    `Evaluated at ${now.toISOString()} (${workspace.source.description})`,
+  ];
+  process.stdout.write(maskSecrets(formatExplanation(explanation, header)));
+  const failed =
+    explanation.conditions.some((c) => c.outcome === 'error') ||
+    explanation.conditions.some((c) => c.channels.some((l) => l.verdict.kind === 'problem' || (l.verdict.kind === 'send' && l.verdict.problems)));
+  return failed ? 1 : 0;
+}
