@@ -104,12 +104,17 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const rejectTooLarge = (req: IncomingMessage, res: ServerResponse, provider: string) => {
     webhookRequests.inc({ provider, result: 'too_large' });
     log.warn('webhook body too large; rejected', { limitBytes: limit, declaredBytes: req.headers['content-length'], remote: req.socket.remoteAddress });
-    reply(res, 413, { message: `request body exceeds the limit of ${limit} bytes` }, { Connection: 'close' });
-    // Keep reading (and discarding) briefly so the client sees the 413, then cut it off.
+    // Answer at once, then read and discard the rest for a moment: a client still
+    // sending would otherwise see a broken pipe instead of the 413. A body that has
+    // not ended by then is cut off; one that has leaves a usable keep-alive connection.
+    reply(res, 413, { message: `request body exceeds the limit of ${limit} bytes` });
     req.removeAllListeners('data');
     req.resume();
-    const cut = setTimeout(() => req.socket.destroy(), DRAIN_AFTER_REJECT_MS);
+    const cut = setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, DRAIN_AFTER_REJECT_MS);
     cut.unref();
+    req.once('end', () => clearTimeout(cut));
     req.socket.once('close', () => clearTimeout(cut));
   };
 
@@ -181,6 +186,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       revision: push.revision,
       isTag: push.isTag,
       touchedHead,
+      before: push.before,
+      after: push.after,
       refreshed,
       failed: outcome.failed.map((failure) => ({ app: name(failure.app), error: failure.error })),
     };

@@ -1,69 +1,24 @@
-// The webhook receiver as the operator runs it, against the test control plane: a real
-// Application informer, the real webhook Secret watch and the real refresh patch.
-// (Started in-process; the integration tests only talk to it over HTTP and read the
-// results from the API server.)
+// Driving the webhook receiver of the running operator (`herald controller`, started
+// by test/support/operator.ts) and reading the results back from the API server.
 import { request } from 'node:http';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ANNOTATIONS, APPLICATIONS, ARGO_GROUP, ARGO_VERSION } from '../../src/api/groups.js';
-import { Informer } from '../../src/kube/informer.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { createApplicationRefresher } from '../../src/webhook/refresh.js';
-import { WebhookSecretsSource } from '../../src/webhook/secrets.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../src/webhook/server.js';
 import { testCluster } from '../support/cluster.js';
+import { startOperator, type RunningOperator } from '../support/operator.js';
+import { parseExposition, sumOf } from '../support/scrape.js';
 import type { Delivery } from '../support/webhook-payloads.js';
 
-export interface ReceiverUnderTest {
-  port: number;
-  /** Log lines (JSON) the receiver and the secrets source wrote. */
-  lines: string[];
-  metrics: Metrics;
-  receiver: WebhookReceiver;
-  appCount(): number;
-  stop(): Promise<void>;
-}
-
-export async function startReceiverUnderTest(namespace: string, options: { bodyLimitBytes?: number } = {}): Promise<ReceiverUnderTest> {
-  const kc = testCluster().kc;
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const lines: string[] = [];
-  const log = createLogger('debug', (line) => lines.push(line));
-  const metrics = createMetrics({ defaultMetrics: false });
-  const apps = new Informer<KubernetesObject>({
-    name: 'applications',
-    kc,
-    path: `/apis/${ARGO_GROUP}/${ARGO_VERSION}/namespaces/${namespace}/${APPLICATIONS}`,
-    listPage: (cont) => api.listNamespacedCustomObject({ group: ARGO_GROUP, version: ARGO_VERSION, namespace, plural: APPLICATIONS, _continue: cont }),
-    log,
+/** The operator, watching Applications in `namespace` and reading `argocd-secret` there. */
+export async function startOperatorWithWebhook(namespace: string, options: { bodyLimitBytes?: number } = {}): Promise<RunningOperator & { webhookPort: number }> {
+  const operator = await startOperator({
+    controlNamespace: namespace,
+    leaderElection: false,
+    extraArgs: options.bodyLimitBytes ? ['--webhook-max-body-bytes', String(options.bodyLimitBytes)] : [],
   });
-  const secrets = new WebhookSecretsSource({ kc, namespace, log });
-  apps.start();
-  secrets.start();
-  await Promise.all([apps.waitForSync(), secrets.waitForSync()]);
-  const receiver = await startWebhookReceiver({
-    port: 0,
-    host: '127.0.0.1',
-    bodyLimitBytes: options.bodyLimitBytes,
-    listApplications: () => apps.list(),
-    refresh: createApplicationRefresher(kc),
-    secrets: () => secrets.current(),
-    secretsOrigin: secrets.origin,
-    log,
-    metrics,
-  });
-  return {
-    port: receiver.port,
-    lines,
-    metrics,
-    receiver,
-    appCount: () => apps.list().length,
-    async stop() {
-      await receiver.close();
-      apps.stop();
-      secrets.stop();
-    },
-  };
+  const webhookPort = operator.ports.webhook;
+  if (!webhookPort) throw new Error('the operator did not report a webhook port');
+  return Object.assign(operator, { webhookPort });
 }
 
 /** Creates or replaces the webhook Secret (Argo CD key names) in the namespace. */
@@ -101,7 +56,17 @@ export function deliver(port: number, delivery: Delivery | { headers: Record<str
   });
 }
 
-/** Names of the Applications in the namespace that carry argocd.argoproj.io/refresh, sorted. */
+/** A fresh commit id, so that the receiver's log line of one push can be told from the others. */
+export function commitId(): string {
+  return randomBytes(20).toString('hex');
+}
+
+/** Waits for the line the receiver logs once every refresh of the push with this `after` commit settled. */
+export function pushHandled(operator: RunningOperator, after: string) {
+  return operator.waitForLog((r) => typeof r.msg === 'string' && r.msg.startsWith('Received push event') && r.after === after, `the push log line for ${after}`);
+}
+
+/** Names of the Applications in the namespace that carry argocd.argoproj.io/refresh=normal, sorted. */
 export async function refreshedApps(namespace: string): Promise<string[]> {
   const api = testCluster().kc.makeApiClient(CustomObjectsApi);
   const list = (await api.listNamespacedCustomObject({ group: ARGO_GROUP, version: ARGO_VERSION, namespace, plural: APPLICATIONS })) as {
@@ -123,4 +88,10 @@ export async function clearRefreshAnnotations(namespace: string): Promise<void> 
       merge,
     );
   }
+}
+
+/** herald_webhook_requests_total for one provider and result, scraped from the operator. */
+export async function webhookRequestCount(operator: RunningOperator, provider: string, result: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${operator.ports.metrics}/metrics`)).text();
+  return sumOf(parseExposition(text), 'herald_webhook_requests_total', { provider, result });
 }

@@ -1,7 +1,8 @@
-// Git push webhooks against the real API server: for each provider a documented-shape,
-// correctly signed push must put argocd.argoproj.io/refresh=normal on exactly the
-// Applications that follow that repository and revision (every URL form, HEAD, branch,
-// tag, multi-source, manifest-generate-paths), and every bad request must patch nothing.
+// Git push webhooks sent to the running operator (`herald controller`) against the real
+// API server: for each provider a documented-shape, correctly signed push must put
+// argocd.argoproj.io/refresh=normal on exactly the Applications that follow that
+// repository and revision (every URL form, HEAD, branch, tag, multi-source,
+// manifest-generate-paths), and every bad request must patch nothing.
 import test from 'ava';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { signBody } from '../../src/webhook/signature.js';
@@ -17,13 +18,16 @@ import {
   gitlabPush,
   gogsPush,
 } from '../support/webhook-payloads.js';
+import type { RunningOperator } from '../support/operator.js';
 import {
   clearRefreshAnnotations,
+  commitId,
   deliver,
+  pushHandled,
   refreshedApps,
-  startReceiverUnderTest,
+  startOperatorWithWebhook,
+  webhookRequestCount,
   writeWebhookSecret,
-  type ReceiverUnderTest,
 } from './webhook-support.js';
 
 const SECRETS = {
@@ -90,10 +94,13 @@ const APPS: Record<string, AppOptions> = {
   'gogs-https-head': { repoURL: 'https://gogs.example.com/acme/guestbook.git', targetRevision: 'HEAD' },
   'gogs-scp-master': { repoURL: 'git@gogs.example.com:acme/guestbook.git', targetRevision: 'master' },
   'gogs-develop': { repoURL: 'https://gogs.example.com/acme/guestbook', targetRevision: 'develop' },
+  // Its own repository: a push to it marks the point by which earlier requests were handled.
+  barrier: { repoURL: 'https://github.com/acme/barrier.git', targetRevision: 'HEAD' },
 };
 
 let namespace: string;
-let receiver: ReceiverUnderTest;
+let operator: RunningOperator & { webhookPort: number };
+let port: number;
 
 test.before(async () => {
   namespace = await createTestNamespace(import.meta.url);
@@ -103,41 +110,44 @@ test.before(async () => {
     const app = buildApp({ ...options, name, namespace });
     await api.createNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'applications', body: app });
   }
-  receiver = await startReceiverUnderTest(namespace, { bodyLimitBytes: 1024 * 1024 });
-  await waitFor(() => receiver.appCount() === Object.keys(APPS).length, 'the receiver to see every Application');
+  operator = await startOperatorWithWebhook(namespace, { bodyLimitBytes: 1024 * 1024 });
+  port = operator.webhookPort;
 });
 
 test.after.always(async () => {
-  await receiver?.stop();
+  await operator?.stop();
 });
 
 test.beforeEach(async () => {
-  await receiver.receiver.idle();
   await clearRefreshAnnotations(namespace);
 });
 
-/** Delivers, waits for the expected annotations and for the receiver to finish, then returns every refreshed app. */
-async function pushAndCollect(delivery: { headers: Record<string, string>; body: string }, expected: string[]): Promise<{ status: number; body: string; refreshed: string[] }> {
-  const answer = await deliver(receiver.port, delivery);
-  const want = [...expected].sort();
-  await waitFor(async () => {
-    const have = await refreshedApps(namespace);
-    return want.every((name) => have.includes(name));
-  }, `refresh annotations on ${want.join(', ')}`);
-  await receiver.receiver.idle();
-  return { ...answer, refreshed: await refreshedApps(namespace) };
+/** Delivers a push whose new commit is `after`, waits until the operator logged it as handled, and returns every refreshed app. */
+async function pushAndCollect(delivery: { headers: Record<string, string>; body: string }, after: string): Promise<{ status: number; body: string; refreshed: string[]; log: Record<string, unknown> }> {
+  const answer = await deliver(port, delivery);
+  const log = answer.status === 202 ? await pushHandled(operator, after) : {};
+  return { ...answer, log, refreshed: await refreshedApps(namespace) };
 }
 
-async function nothingPatched(): Promise<string[]> {
-  await receiver.receiver.idle();
-  return refreshedApps(namespace);
+/**
+ * The apps refreshed so far, apart from the barrier: a push to the barrier's own repo
+ * goes through the same queue, so once it is handled, earlier requests are too.
+ */
+async function refreshedBeforeBarrier(): Promise<string[]> {
+  const after = commitId();
+  const answer = await deliver(port, githubPush({ repo: 'acme/barrier', ref: 'refs/heads/main', after }, SECRETS['webhook.github.secret']));
+  if (answer.status !== 202) throw new Error(`barrier push answered ${answer.status}: ${answer.body}`);
+  await pushHandled(operator, after);
+  return (await refreshedApps(namespace)).filter((name) => name !== 'barrier');
 }
 
 test.serial('GitHub push to main refreshes every URL form, HEAD, refs/heads, multi-source and path-matching apps, and no other', async (t) => {
+  const after = commitId();
   const delivery = githubPush(
     {
       repo: 'acme/guestbook',
       ref: 'refs/heads/main',
+      after,
       defaultBranch: 'main',
       commits: [
         { modified: ['apps/guestbook/deployment.yaml'] },
@@ -157,57 +167,57 @@ test.serial('GitHub push to main refreshes every URL form, HEAD, refs/heads, mul
     'gh-paths-dot-hit',
     'gh-paths-absolute-hit',
     'gh-paths-relative-hit',
-  ];
-  const result = await pushAndCollect(delivery, expected);
+  ].sort();
+  const result = await pushAndCollect(delivery, after);
   t.is(result.status, 202);
-  t.deepEqual(result.refreshed, [...expected].sort());
-  t.deepEqual(JSON.parse(result.body).applications.map((a: string) => a.split('/')[1]).sort(), [...expected].sort());
-  const line = receiver.lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('Received push event repo: https://github.com/acme/guestbook, revision: main'));
-  t.truthy(line, 'one log line names the repo, the revision and the apps');
-  t.is(line.refreshed.length, expected.length);
-  t.true(line.msg.includes(`${namespace}/gh-https-main`));
+  t.deepEqual(result.refreshed, expected);
+  t.deepEqual(JSON.parse(result.body).applications.map((a: string) => a.split('/')[1]).sort(), expected);
+  // One log line names the repo, the revision and the apps refreshed.
+  t.regex(String(result.log.msg), /^Received push event repo: https:\/\/github\.com\/acme\/guestbook, revision: main, touchedHead: true; refreshed 10 app\(s\): /);
+  t.deepEqual([...(result.log.refreshed as string[])].sort(), expected.map((name) => `${namespace}/${name}`));
 });
 
 test.serial('GitHub tag push refreshes the apps that follow that tag (plain and refs/tags/ forms) only', async (t) => {
-  const delivery = githubPush({ repo: 'acme/guestbook', ref: 'refs/tags/v1.4.0', commits: [] }, SECRETS['webhook.github.secret']);
-  const result = await pushAndCollect(delivery, ['gh-tag', 'gh-refs-tags']);
+  const after = commitId();
+  const result = await pushAndCollect(githubPush({ repo: 'acme/guestbook', ref: 'refs/tags/v1.4.0', after, commits: [] }, SECRETS['webhook.github.secret']), after);
   t.is(result.status, 202);
   t.deepEqual(result.refreshed, ['gh-refs-tags', 'gh-tag']);
 });
 
 test.serial('GitHub push to another branch refreshes only the apps on that branch', async (t) => {
-  const delivery = githubPush({ repo: 'acme/guestbook', ref: 'refs/heads/develop', defaultBranch: 'main' }, SECRETS['webhook.github.secret']);
-  const result = await pushAndCollect(delivery, ['gh-develop']);
+  const after = commitId();
+  const result = await pushAndCollect(githubPush({ repo: 'acme/guestbook', ref: 'refs/heads/develop', after, defaultBranch: 'main' }, SECRETS['webhook.github.secret']), after);
   t.deepEqual(result.refreshed, ['gh-develop']);
 });
 
 test.serial('GitLab Push Hook (nested groups) refreshes https, scp-like and HEAD apps; Tag Push Hook the tag app', async (t) => {
-  const push = gitlabPush({ repo: 'platform/deploy/guestbook', ref: 'refs/heads/main', defaultBranch: 'main' }, SECRETS['webhook.gitlab.secret']);
-  const result = await pushAndCollect(push, ['gl-https', 'gl-scp']);
+  const after = commitId();
+  const result = await pushAndCollect(gitlabPush({ repo: 'platform/deploy/guestbook', ref: 'refs/heads/main', after, defaultBranch: 'main' }, SECRETS['webhook.gitlab.secret']), after);
   t.is(result.status, 202);
   t.deepEqual(result.refreshed, ['gl-https', 'gl-scp']);
   await clearRefreshAnnotations(namespace);
-  const tag = gitlabPush({ repo: 'platform/deploy/guestbook', ref: 'refs/tags/v2.0.0', commits: [] }, SECRETS['webhook.gitlab.secret']);
-  t.deepEqual((await pushAndCollect(tag, ['gl-tag'])).refreshed, ['gl-tag']);
+  const tagAfter = commitId();
+  const tag = await pushAndCollect(gitlabPush({ repo: 'platform/deploy/guestbook', ref: 'refs/tags/v2.0.0', after: tagAfter, commits: [] }, SECRETS['webhook.gitlab.secret']), tagAfter);
+  t.deepEqual(tag.refreshed, ['gl-tag']);
 });
 
 test.serial('Bitbucket Cloud repo:push refreshes HEAD and branch apps; paths cannot exclude an app without a file list', async (t) => {
-  const delivery = bitbucketCloudPush({ repo: 'acme/guestbook', ref: 'refs/heads/main' }, BITBUCKET_HOOK_UUID);
-  const result = await pushAndCollect(delivery, ['bb-https-head', 'bb-scp-main', 'bb-paths-cannot-exclude']);
+  const after = commitId();
+  const result = await pushAndCollect(bitbucketCloudPush({ repo: 'acme/guestbook', ref: 'refs/heads/main', after }, BITBUCKET_HOOK_UUID), after);
   t.is(result.status, 202);
   t.deepEqual(result.refreshed, ['bb-https-head', 'bb-paths-cannot-exclude', 'bb-scp-main']);
 });
 
 test.serial('Bitbucket Server repo:refs_changed matches the http (/scm/) and ssh (:7999) clone URLs', async (t) => {
-  const delivery = bitbucketServerPush({ repo: 'proj/guestbook', ref: 'refs/heads/main' }, SECRETS['webhook.bitbucketserver.secret']);
-  const result = await pushAndCollect(delivery, ['bbs-http', 'bbs-ssh']);
+  const after = commitId();
+  const result = await pushAndCollect(bitbucketServerPush({ repo: 'proj/guestbook', ref: 'refs/heads/main', after }, SECRETS['webhook.bitbucketserver.secret']), after);
   t.is(result.status, 202);
   t.deepEqual(result.refreshed, ['bbs-http', 'bbs-ssh']);
 });
 
 test.serial('Gogs push to the default branch refreshes the HEAD and master apps', async (t) => {
-  const delivery = gogsPush({ repo: 'acme/guestbook', ref: 'refs/heads/master', defaultBranch: 'master' }, SECRETS['webhook.gogs.secret']);
-  const result = await pushAndCollect(delivery, ['gogs-https-head', 'gogs-scp-master']);
+  const after = commitId();
+  const result = await pushAndCollect(gogsPush({ repo: 'acme/guestbook', ref: 'refs/heads/master', after, defaultBranch: 'master' }, SECRETS['webhook.gogs.secret']), after);
   t.is(result.status, 202);
   t.deepEqual(result.refreshed, ['gogs-https-head', 'gogs-scp-master']);
 });
@@ -225,81 +235,98 @@ test.serial('a wrong signature or token → 401 and nothing patched, for every p
   const tampered = githubPush(push, SECRETS['webhook.github.secret']);
   forged.push({ headers: tampered.headers, body: tampered.body.replace('"ref":"refs/heads/main"', '"ref":"refs/heads/develop"') });
   for (const delivery of forged) {
-    const answer = await deliver(receiver.port, delivery);
+    const answer = await deliver(port, delivery);
     t.is(answer.status, 401, delivery.headers['x-github-event'] ?? delivery.headers['x-gitlab-event'] ?? delivery.headers['x-event-key'] ?? 'gogs');
   }
-  t.deepEqual(await nothingPatched(), []);
-  t.false(receiver.lines.some((line) => Object.values(SECRETS).some((secret) => line.includes(secret))), 'no secret in any log line');
+  t.deepEqual(await refreshedBeforeBarrier(), []);
+  const failures = operator.records().filter((r) => typeof r.msg === 'string' && / webhook verification failed/.test(r.msg));
+  t.true(failures.length >= forged.length, 'each failed verification is logged');
+  t.false(operator.output.some((line) => Object.values(SECRETS).some((secret) => line.includes(secret))), 'no secret in any log line');
 });
 
 test.serial('malformed JSON → 400; missing fields → 400 naming them; nothing patched', async (t) => {
   const good = githubPush({ repo: 'acme/guestbook', ref: 'refs/heads/main' }, SECRETS['webhook.github.secret']);
   const signed = (body: string) => ({ headers: { ...good.headers, 'x-hub-signature-256': signBody(SECRETS['webhook.github.secret'], body, 'sha256=') }, body });
-  const truncated = await deliver(receiver.port, signed(good.body.slice(0, good.body.length / 2)));
+  const truncated = await deliver(port, signed(good.body.slice(0, good.body.length / 2)));
   t.is(truncated.status, 400);
   t.regex(JSON.parse(truncated.body).message, /GitHub push payload: body is not valid JSON/);
-  const noRepo = await deliver(receiver.port, signed(JSON.stringify({ ref: 'refs/heads/main' })));
+  const noRepo = await deliver(port, signed(JSON.stringify({ ref: 'refs/heads/main' })));
   t.is(noRepo.status, 400);
   t.regex(JSON.parse(noRepo.body).message, /repository is missing/);
   const gitlabBad = gitlabPush({ repo: 'platform/deploy/guestbook', ref: 'refs/heads/main' }, SECRETS['webhook.gitlab.secret']);
-  const gitlabAnswer = await deliver(receiver.port, { headers: gitlabBad.headers, body: '{"object_kind":"push","ref":42}' });
+  const gitlabAnswer = await deliver(port, { headers: gitlabBad.headers, body: '{"object_kind":"push","ref":42}' });
   t.is(gitlabAnswer.status, 400);
   t.regex(JSON.parse(gitlabAnswer.body).message, /ref must be a non-empty string, got a number/);
-  t.deepEqual(await nothingPatched(), []);
+  t.deepEqual(await refreshedBeforeBarrier(), []);
 });
 
 test.serial('a body over the limit → 413 (declared and streamed), nothing patched', async (t) => {
+  const before = await webhookRequestCount(operator, 'github', 'too_large');
   const huge = githubPush(
     { repo: 'acme/guestbook', ref: 'refs/heads/main', commits: Array.from({ length: 12_000 }, (_, i) => ({ modified: [`apps/guestbook/file-${i}-${'x'.repeat(60)}.yaml`] })) },
     SECRETS['webhook.github.secret'],
   );
   t.true(huge.body.length > 1024 * 1024);
-  t.is((await deliver(receiver.port, huge)).status, 413);
-  const chunked = await deliver(receiver.port, { headers: { ...huge.headers, 'transfer-encoding': 'chunked' }, body: huge.body });
+  const declared = await deliver(port, { headers: { ...huge.headers, 'content-length': String(Buffer.byteLength(huge.body)) }, body: huge.body });
+  t.is(declared.status, 413);
+  t.regex(JSON.parse(declared.body).message, /exceeds the limit of 1048576 bytes/);
+  const chunked = await deliver(port, { headers: { ...huge.headers, 'transfer-encoding': 'chunked' }, body: huge.body });
   t.is(chunked.status, 413);
-  t.deepEqual(await nothingPatched(), []);
-  const counted = (await receiver.metrics.webhookRequests.get()).values.find((v) => v.labels.provider === 'github' && v.labels.result === 'too_large');
-  t.is(counted?.value, 2);
+  t.deepEqual(await refreshedBeforeBarrier(), []);
+  t.is((await webhookRequestCount(operator, 'github', 'too_large')) - before, 2);
 });
 
 test.serial('a ping or an unrelated event → 2xx and nothing patched', async (t) => {
   const answers = [
-    await deliver(receiver.port, githubPing(SECRETS['webhook.github.secret'])),
-    await deliver(receiver.port, bitbucketServerPing(SECRETS['webhook.bitbucketserver.secret'])),
+    await deliver(port, githubPing(SECRETS['webhook.github.secret'])),
+    await deliver(port, bitbucketServerPing(SECRETS['webhook.bitbucketserver.secret'])),
   ];
   const issue = githubPing(SECRETS['webhook.github.secret']);
-  answers.push(await deliver(receiver.port, { headers: { ...issue.headers, 'x-github-event': 'issues' }, body: issue.body }));
+  answers.push(await deliver(port, { headers: { ...issue.headers, 'x-github-event': 'issues' }, body: issue.body }));
   const mr = gitlabPush({ repo: 'platform/deploy/guestbook', ref: 'refs/heads/main' }, SECRETS['webhook.gitlab.secret']);
-  answers.push(await deliver(receiver.port, { headers: { ...mr.headers, 'x-gitlab-event': 'Merge Request Hook' }, body: mr.body }));
-  const prRef = githubPush({ repo: 'acme/guestbook', ref: 'refs/pull/12/head' }, SECRETS['webhook.github.secret']);
-  answers.push(await deliver(receiver.port, prRef));
+  answers.push(await deliver(port, { headers: { ...mr.headers, 'x-gitlab-event': 'Merge Request Hook' }, body: mr.body }));
+  answers.push(await deliver(port, githubPush({ repo: 'acme/guestbook', ref: 'refs/pull/12/head' }, SECRETS['webhook.github.secret'])));
   for (const answer of answers) t.true(answer.status >= 200 && answer.status < 300, answer.body);
-  t.deepEqual(await nothingPatched(), []);
+  t.deepEqual(await refreshedBeforeBarrier(), []);
 });
 
 test.serial('a provider whose secret is not configured is rejected with a log line naming the Secret key', async (t) => {
   const { 'webhook.gogs.secret': _, ...withoutGogs } = SECRETS;
   await writeWebhookSecret(namespace, withoutGogs);
-  const delivery = gogsPush({ repo: 'acme/guestbook', ref: 'refs/heads/master' }, SECRETS['webhook.gogs.secret']);
-  let status = 0;
-  await waitFor(async () => (status = (await deliver(receiver.port, delivery)).status) === 403, 'the receiver to notice the removed key');
-  t.is(status, 403);
-  t.true(receiver.lines.some((line) => line.includes(`Gogs webhook rejected: no secret configured (Secret ${namespace}/argocd-secret has no key webhook.gogs.secret)`)));
-  t.deepEqual(await nothingPatched(), []);
+  // Polled with a push to a repository no app follows, so that the polls patch nothing
+  // while the operator still has the old key.
+  const unrelated = gogsPush({ repo: 'acme/unfollowed', ref: 'refs/heads/master' }, SECRETS['webhook.gogs.secret']);
+  await waitFor(async () => (await deliver(port, unrelated)).status === 403, 'the operator to notice the removed key');
+  const answer = await deliver(port, gogsPush({ repo: 'acme/guestbook', ref: 'refs/heads/master' }, SECRETS['webhook.gogs.secret']));
+  t.is(answer.status, 403);
+  t.regex(JSON.parse(answer.body).message, /Gogs webhooks are not enabled on this receiver/);
+  const line = await operator.waitForLog(
+    (r) => r.msg === `Gogs webhook rejected: no secret configured (Secret ${namespace}/argocd-secret has no key webhook.gogs.secret)`,
+    'the not-configured log line',
+  );
+  t.is(line.level, 'warn');
+  t.deepEqual(await refreshedBeforeBarrier(), []);
   await writeWebhookSecret(namespace, SECRETS);
-  await waitFor(async () => (await deliver(receiver.port, delivery)).status === 202, 'the key to be back');
+  await waitFor(async () => (await deliver(port, unrelated)).status === 202, 'the key to be back');
 });
 
 test.serial('rotating a secret in the Secret takes effect without a restart', async (t) => {
   const rotated = 'gh-rotated-secret-2';
-  const push = { repo: 'acme/guestbook', ref: 'refs/heads/develop' };
+  const pid = operator.process.pid;
   await writeWebhookSecret(namespace, { ...SECRETS, 'webhook.github.secret': rotated });
-  await waitFor(async () => (await deliver(receiver.port, githubPush(push, SECRETS['webhook.github.secret']))).status === 401, 'the old secret to stop working');
-  t.deepEqual(await nothingPatched(), []);
-  const result = await pushAndCollect(githubPush(push, rotated), ['gh-develop']);
+  const develop = (secret: string, after = commitId()) => githubPush({ repo: 'acme/guestbook', ref: 'refs/heads/develop', after }, secret);
+  // Polled with pings, which patch nothing while the old secret is still accepted.
+  await waitFor(async () => (await deliver(port, githubPing(SECRETS['webhook.github.secret']))).status === 401, 'the old secret to stop working');
+  t.is((await deliver(port, develop(SECRETS['webhook.github.secret']))).status, 401);
+  t.deepEqual(await refreshedApps(namespace), []);
+  const after = commitId();
+  const result = await pushAndCollect(develop(rotated, after), after);
   t.is(result.status, 202);
   t.deepEqual(result.refreshed, ['gh-develop']);
-  t.is((await deliver(receiver.port, githubPush(push, SECRETS['webhook.github.secret']))).status, 401);
-  t.false(receiver.lines.some((line) => line.includes(rotated)));
+  t.is((await deliver(port, develop(SECRETS['webhook.github.secret']))).status, 401);
+  t.is(operator.process.pid, pid);
+  t.is(operator.process.exitCode, null, 'same process, no restart');
+  t.false(operator.output.some((line) => line.includes(rotated)), 'the new secret is not logged either');
   await writeWebhookSecret(namespace, SECRETS);
+  await waitFor(async () => (await deliver(port, githubPing(SECRETS['webhook.github.secret']))).status === 200, 'the original secret to work again');
 });
