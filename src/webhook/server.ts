@@ -114,8 +114,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       if (!req.complete) req.socket.destroy();
     }, DRAIN_AFTER_REJECT_MS);
     cut.unref();
-    req.once('end', () => clearTimeout(cut));
-    req.socket.once('close', () => clearTimeout(cut));
+    // Listeners on the request, not on the (keep-alive, reused) socket.
+    req.once('close', () => clearTimeout(cut));
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
