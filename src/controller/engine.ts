@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
 import type { CompiledTrigger, ConditionOutcome } from '../triggers/index.js';
 import { evaluateTrigger } from '../triggers/index.js';
-import { lastNotified, ledgerKey, outboxId, parseLedgerKey, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
+import { lastNotified, ledgerKey, outboxId, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
 import type { ObjectRef, Route } from './routing.js';
 
 export interface ResolvedTrigger {
@@ -119,9 +119,4 @@ export function decide(input: DecisionInput): Decision {
     }
   }
   return decision;
-}
-
-/** Ledger keys of the given trigger that a re-arm may remove (no oncePer part). */
-export function isRearmable(key: string): boolean {
-  return parseLedgerKey(key)?.oncePer === '';
 }
