@@ -85,8 +85,8 @@ export class Informer<T extends KubernetesObject> {
     const delay = backoffDelay(this.failures, 500, 30_000);
     this.log.warn('watch failed; restarting', { error: err instanceof Error ? err : String(err), retryInMs: Math.round(delay) });
     clearTimeout(this.restartTimer);
+    // Not unref'd: someone awaiting waitForSync() must not see the process exit instead.
     this.restartTimer = setTimeout(() => void this.run(), delay);
-    this.restartTimer.unref?.();
   }
 
   private async run(): Promise<void> {
