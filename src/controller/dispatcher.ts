@@ -63,6 +63,7 @@ export class ChannelDispatcher {
   private wake: (() => void) | undefined;
   private paused: { fingerprint: string; until: number } | undefined;
   private abort = new AbortController();
+  private draining = false;
 
   constructor(
     readonly name: string,
@@ -112,7 +113,17 @@ export class ChannelDispatcher {
       wake();
       return;
     }
-    if (!this.running && !this.stopped) void this.loop();
+    if (!this.running && !this.stopped && !this.draining) void this.loop();
+  }
+
+  /**
+   * Graceful shutdown: take nothing new, let the request in flight (and the patch that
+   * records it) finish, so a restart does not repeat a message DingTalk already took.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.kick();
+    while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   stop(): void {
@@ -141,7 +152,7 @@ export class ChannelDispatcher {
   private async loop(): Promise<void> {
     this.running = true;
     try {
-      while (!this.stopped) {
+      while (!this.stopped && !this.draining) {
         const runtime = this.runtime();
         const now = this.now();
         if (!runtime) {

@@ -561,6 +561,8 @@ export class Operator {
     clearInterval(this.idleTimer);
     this.appQueue.stop();
     this.configQueue.stop();
+    const drained = Promise.all([...this.dispatchers.values()].map((dispatcher) => dispatcher.drain()));
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     if (this.elector) await this.elector.stop();
     else this.stopLeading();
     await this.webhook?.close();
