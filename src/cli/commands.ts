@@ -1,6 +1,7 @@
 // The command table of the `herald` binary.
 import { runCheck } from './check.js';
 import { runController } from './controller.js';
+import { runImport } from './import.js';
 import { runTemplate } from './template.js';
 import { runTrigger } from './trigger.js';
 
@@ -13,6 +14,7 @@ export const commands: Record<string, Command> = {
   controller: { summary: 'Run the operator', run: runController },
   template: { summary: 'Debug a NotificationTemplate: template notify TEMPLATE APP (--stdout | --channel NAME)', run: runTemplate },
   trigger: { summary: 'Debug a NotificationTrigger: trigger run TRIGGER APP', run: runTrigger },
+  import: { summary: 'Convert an Argo CD notifications ConfigMap into herald resources: import FILE', run: runImport },
   check: { summary: 'Validate herald manifests offline (schema, CEL, templates): check FILE|DIR...', run: runCheck },
 };
 

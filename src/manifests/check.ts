@@ -128,8 +128,12 @@ function locateConditionError(manifest: Manifest, resource: string, error: Condi
   let shown: ConditionError = error;
   if (scalar) {
     if (scalar.style === 'literal') {
-      line = scalar.line + (error.line ?? 1) - 1;
+      const lines = scalar.sourceLines ?? [];
+      const at = error.line ?? 1;
+      line = scalar.line + Math.min(at, Math.max(1, lines.length)) - 1;
       shown = { ...error, line: undefined };
+      // An error at the very end (after the block's final newline) belongs to the end of its last line.
+      if (at > lines.length && lines.length > 0) shown = { ...shown, column: lines[lines.length - 1]!.length + 1 };
     } else if (scalar.style === 'folded' && scalar.sourceLines && error.line === undefined) {
       // A folded expression is one line of text; find the source line the column is on.
       const at = foldedPosition(scalar.sourceLines, error.column);
@@ -170,7 +174,7 @@ function locateTemplateError(manifest: Manifest, resource: string, error: Templa
   if (scalar) {
     line = scalar.line;
     if (scalar.style === 'literal' && error.line !== undefined) {
-      line = scalar.line + error.line - 1;
+      line = scalar.line + Math.min(error.line, Math.max(1, scalar.sourceLines?.length ?? 1)) - 1;
       where = error.column === undefined ? '' : `column ${error.column}: `;
     }
   }
