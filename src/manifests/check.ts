@@ -79,7 +79,10 @@ export function checkManifests(manifests: readonly Manifest[], problems: readonl
     if (kind === 'NotificationTrigger') findings.push(...checkTrigger(manifest, resource, spec as NotificationTriggerSpec));
     if (kind === 'NotificationTemplate') findings.push(...checkTemplate(manifest, resource, spec as NotificationTemplateSpec, schemaIssues.length > 0));
   }
-  return { findings, checked, ignored, files: new Set([...manifests.map((m) => m.file), ...problems.map((p) => p.file)]).size };
+  // File by file (in the order given), top to bottom.
+  const fileOrder = [...new Set([...manifests.map((m) => m.file), ...problems.map((p) => p.file)])];
+  findings.sort((a, b) => fileOrder.indexOf(a.file) - fileOrder.indexOf(b.file) || (a.line ?? 0) - (b.line ?? 0));
+  return { findings, checked, ignored, files: fileOrder.length };
 }
 
 function nameOf(manifest: Manifest): string {
@@ -114,7 +117,15 @@ function checkTrigger(manifest: Manifest, resource: string, spec: NotificationTr
   if (!Array.isArray(spec.conditions)) return [];
   // Expressions the schema already rejected (missing, empty, not a string) are not compiled again.
   const usable = (value: unknown) => typeof value === 'string' && value.trim() !== '';
-  const result = compileTrigger(spec);
+  // Values of the wrong type were reported by the schema check; compile the rest only.
+  const strings = {
+    ...spec,
+    conditions: spec.conditions.map((condition) => {
+      const c = (condition ?? {}) as unknown as Record<string, unknown>;
+      return { ...c, when: typeof c.when === 'string' ? c.when : '', oncePer: typeof c.oncePer === 'string' ? c.oncePer : undefined, send: Array.isArray(c.send) ? c.send : [] };
+    }),
+  } as NotificationTriggerSpec;
+  const result = compileTrigger(strings);
   if (result.ok) return [];
   return result.errors
     .filter((error) => usable((spec.conditions[error.index] as unknown as Record<string, unknown> | undefined)?.[error.field]))
