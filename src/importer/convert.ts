@@ -94,6 +94,13 @@ export function convertNotificationsConfigMap(data: Readonly<Record<string, stri
     omit(key, 'not a setting herald has an equivalent for');
   }
 
+  const triggers = new Set(result.resources.filter((r) => r.kind === 'NotificationTrigger').map((r) => r.name));
+  for (const resource of result.resources.filter((r) => r.kind === 'DingTalkChannel')) {
+    const channel = resource.objects[0] as DingTalkChannel;
+    const missing = [...new Set((channel.spec.subscriptions ?? []).flatMap((s) => s.triggers).filter((t) => !triggers.has(t)))];
+    if (missing.length > 0) note('subscriptions', `channel ${resource.name} subscribes to ${missing.join(', ')}, which this ConfigMap does not define (apply herald's catalog, config/samples, or write them)`);
+  }
+
   if (dingtalk.size > 0) {
     result.nextSteps.push(
       'Applications subscribed with notifications.argoproj.io/subscribe.<trigger>.<service> annotations need ' +
@@ -164,7 +171,7 @@ function convertService(
     parsed = undefined;
   }
   if (!parsed || parsed.hostname !== DINGTALK_HOST || parsed.pathname !== DINGTALK_PATH) {
-    omit(key, `${maskUrl(config.url)} is not a DingTalk robot webhook (https://${DINGTALK_HOST}${DINGTALK_PATH}?access_token=…); herald sends to DingTalk robots only`);
+    omit(key, `${maskUrl(config.url)} is not a DingTalk robot webhook (a URL starting with https://${DINGTALK_HOST}${DINGTALK_PATH}); herald sends to DingTalk robots only`);
     return undefined;
   }
   for (const [field, value] of Object.entries(config)) {
@@ -533,7 +540,7 @@ function convertSubscriptions(
         continue;
       }
       const explicit = Array.isArray(subscription.triggers) ? subscription.triggers.map(String) : [];
-      const triggers = explicit.length > 0 ? explicit : defaults(serviceName);
+      const triggers = [...new Set(explicit.length > 0 ? explicit : defaults(serviceName))];
       if (triggers.length === 0) {
         omit(where, `recipient ${recipient}: no triggers and no defaultTriggers`);
         continue;

@@ -453,6 +453,7 @@ class Translator {
     const atRoot = (fn?.k === 'field' && this.scope.dot === undefined) || (fn?.k === 'var' && fn.name === '');
     if (!fn || !atRoot) throw new Untranslatable("call needs one of Argo CD's helper functions (.repo…, .strings…, .time…)");
     const path = (fn as { path: string[] }).path.join('.');
+    if (!HELPERS.has(path)) throw new Untranslatable(`call .${path} has no herald equivalent`);
     const args = argOps.map((a) => this.operand(a));
     if (piped !== undefined) args.push(piped);
     const one = () => {
@@ -461,6 +462,7 @@ class Translator {
     };
     switch (path) {
       case 'repo.RepoURLToHTTPS':
+        this.notes.add("call .repo.RepoURLToHTTPS became the repoURLToHTTPS filter, which also drops a trailing '.git' (Argo CD keeps it)");
         return `(${one()} | repoURLToHTTPS)`;
       case 'strings.ToUpper':
         return `(${one()} | upper)`;
@@ -476,6 +478,9 @@ class Translator {
     }
   }
 }
+
+/** Argo CD helper functions (`call .repo.…`, `call .strings.…`) with a herald equivalent. */
+const HELPERS = new Set(['repo.RepoURLToHTTPS', 'strings.ToUpper', 'strings.ToLower', 'strings.TrimSpace', 'strings.ReplaceAll']);
 
 // ---------------------------------------------------------------------------
 // The whole template
