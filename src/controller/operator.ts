@@ -510,7 +510,7 @@ export class Operator {
         port: config.webhookPort,
         host: config.bindAddress,
         bodyLimitBytes: config.webhookMaxBodyBytes,
-        listApplications: () => this.allApps() as Iterable<never>,
+        listApplications: () => this.allApps(),
         refresh: createApplicationRefresher(kc),
         secrets: () => secrets.current(),
         secretsOrigin: secrets.origin,
