@@ -187,6 +187,20 @@ test('not found, no cluster, usage errors and --help everywhere', async (t) => {
   t.is(badKubeconfig.code, 1);
   t.regex(badKubeconfig.stderr, /--kubeconfig \/no\/such\/kubeconfig: no such file/);
 
+  const unreachable = tempFile('kubeconfig.yaml', [
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+      users: [{ name: 'u', user: { token: 'made-up' } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    },
+  ]);
+  const refused = await runHerald(['trigger', 'run', 'on-sync-succeeded', 'guestbook', '--kubeconfig', unreachable]);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /^herald: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1 to read Application argocd\/guestbook: ECONNREFUSED$/m);
+
   for (const [args, message] of [
     [['template', 'notify', 'app-sync-change'], /missing argument APP/],
     [['template', 'notify', 'app-sync-change', 'guestbook', '-f', SAMPLES], /--channel NAME to send it, or --stdout to only print it/],
