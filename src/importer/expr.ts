@@ -418,6 +418,9 @@ function emitCall(node: Extract<Node, { k: 'call' }>, e: Emitter): string {
     if (callee.prop === 'Parse' && args.length === 1) return `timestamp(${emit(args[0]!, e)})`;
     throw new Untranslatable(`time.${callee.prop}() has no CEL translation`);
   }
+  if (callee.k === 'member' && callee.obj.k === 'id' && callee.obj.name !== 'app') {
+    throw new Untranslatable(`${callee.obj.name}.${callee.prop}() has no CEL translation`);
+  }
   // Methods on times and durations.
   if (callee.k === 'member') {
     const target = callee.obj;
