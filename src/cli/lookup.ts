@@ -3,6 +3,7 @@
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
 import type { Application } from '../controller/app-reconciler.js';
 import { resolveScoped, type NamespacedLookup } from '../controller/routing.js';
+import { UsageError } from '../config.js';
 import { HeraldError } from '../errors.js';
 import type { CliFlag, ParsedArgs } from './args.js';
 import { clusterSource, fileSource, loadCliKubeConfig, ManifestFilesError, type HeraldResources, type ResourceSource } from './sources.js';
@@ -47,6 +48,9 @@ export async function openWorkspace(args: ParsedArgs, appName: string): Promise<
   const namespaceFlag = args.one('namespace');
   const files = args.flags.get('filename') ?? [];
   let source: ResourceSource;
+  if (files.length > 0 && args.one('kubeconfig') !== undefined) {
+    throw new UsageError('-f reads manifests instead of a cluster: give either -f or --kubeconfig, not both');
+  }
   if (files.length > 0) {
     const fromFiles = await fileSource(files, namespaceFlag ?? controlNamespace);
     if (fromFiles.problems.length > 0) {

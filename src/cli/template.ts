@@ -85,8 +85,13 @@ export async function templateNotify(argv: string[]): Promise<number> {
     notificationType: 'dingtalk',
     initiator,
   };
-  // A render failure is a TemplateRenderError naming the field: reported by main, exit 1.
-  const message: OutgoingMessage = { rendered: renderTemplate(compiled.template, templateContext), ...(initiator ? { initiator } : {}) };
+  let rendered;
+  try {
+    rendered = renderTemplate(compiled.template, templateContext);
+  } catch (error) {
+    throw new UnusableResourceError(`NotificationTemplate ${template.namespace}/${template.name} does not render for this Application: ${errorMessage(error)}`, { cause: error });
+  }
+  const message: OutgoingMessage = { rendered, ...(initiator ? { initiator } : {}) };
 
   const out: string[] = [
     `# NotificationTemplate ${template.namespace}/${template.name} for Application ${workspace.appNamespace}/${workspace.app.metadata.name} ` +

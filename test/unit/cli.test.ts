@@ -153,6 +153,15 @@ test('trigger run offline: the ledger suppresses an occurrence already notified,
   t.regex(rearmed.stdout, /^  channel argocd\/dingtalk-ops: not sending; the ledger entry is removed, so it sends again the next time the condition holds$/m);
 });
 
+test('template notify: a template that fails to render for this Application exits 1 naming the template and field', async (t) => {
+  const broken = tempFile('template.yaml', [
+    { apiVersion: 'herald.gitops.dev/v1alpha1', kind: 'NotificationTemplate', metadata: { name: 'bad-render' }, spec: { dingtalk: { title: 'ArgoCD', text: '{{ app.metadata.name() }}' } } },
+  ]);
+  const result = await runHerald(['template', 'notify', 'bad-render', 'guestbook', '--stdout', '-f', GUESTBOOK, '-f', broken]);
+  t.is(result.code, 1, result.output);
+  t.regex(result.stderr, /^herald: NotificationTemplate argocd\/bad-render does not render for this Application: dingtalk\.text: Unable to call `app\["metadata"\]\["name"\]`, which is not a function$/m);
+});
+
 test('trigger run offline: a missing field is "not fired (missing field)", an evaluation error exits 1 with the message', async (t) => {
   const neverSynced = appFile({ phase: null });
   const missing = await runHerald(['trigger', 'run', 'on-sync-succeeded', 'guestbook', '-f', SAMPLES, '-f', neverSynced]);
@@ -210,6 +219,7 @@ test('not found, no cluster, usage errors and --help everywhere', async (t) => {
     [['trigger', 'run', 'a', 'b', '--now', 'yesterday'], /--now must be an RFC 3339 time/],
     [['template', 'notify', 'a', 'b', '--stdout', '--context', 'novalue'], /--context needs key=value/],
     [['trigger', 'run', 'a', 'b', '-f'], /flag -f, --filename needs a value/],
+    [['trigger', 'run', 'a', 'b', '-f', SAMPLES, '--kubeconfig', '/x'], /give either -f or --kubeconfig, not both/],
   ] as const) {
     const result = await runHerald([...args]);
     t.is(result.code, 2, `${args.join(' ')}: ${result.output}`);
