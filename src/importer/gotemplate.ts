@@ -485,7 +485,8 @@ const HELPERS = new Set(['repo.RepoURLToHTTPS', 'strings.ToUpper', 'strings.ToLo
 // ---------------------------------------------------------------------------
 // The whole template
 
-type Block = { kind: 'if' | 'range' | 'with'; pushedScope: boolean; hasElse: boolean };
+/** An open block; `broken` when its opening action could not be translated (its else/end are then comments too). */
+type Block = { kind: 'if' | 'range' | 'with'; pushedScope: boolean; broken?: boolean };
 
 const KEYWORD = /^(if|else|end|range|with|define|template|block|break|continue)\b\s*/;
 
@@ -521,9 +522,15 @@ export function goTemplateToNunjucks(source: string): TemplateTranslation {
     }
     const body = piece.body;
     if (body.startsWith('/*')) return; // a comment prints nothing in Go either
+    const keyword = KEYWORD.exec(body);
+    const rest = keyword ? body.slice(keyword[0].length) : body;
+    const open = blocks[blocks.length - 1];
+    if (open?.broken && (keyword?.[1] === 'else' || keyword?.[1] === 'end')) {
+      if (keyword[1] === 'end') blocks.pop();
+      out.push(commentOut(piece.source));
+      return;
+    }
     try {
-      const keyword = KEYWORD.exec(body);
-      const rest = keyword ? body.slice(keyword[0].length) : body;
       switch (keyword?.[1]) {
         case undefined: {
           const pipeline = parsePipeline(tokenizeAction(rest));
@@ -541,7 +548,7 @@ export function goTemplateToNunjucks(source: string): TemplateTranslation {
         }
         case 'if': {
           const condition = translator.pipeline(parsePipeline(tokenizeAction(rest)));
-          blocks.push({ kind: 'if', pushedScope: false, hasElse: false });
+          blocks.push({ kind: 'if', pushedScope: false });
           blockTag(`{% if ${stripParens(condition)} %}`, index);
           return;
         }
@@ -558,7 +565,6 @@ export function goTemplateToNunjucks(source: string): TemplateTranslation {
           // The else branch of range and with sees the outer dot again.
           if (block.pushedScope) translator.leave();
           block.pushedScope = false;
-          block.hasElse = true;
           blockTag('{% else %}', index);
           return;
         }
@@ -587,7 +593,7 @@ export function goTemplateToNunjucks(source: string): TemplateTranslation {
             item = translator.fresh('item');
           }
           translator.enter({ dot: item, vars });
-          blocks.push({ kind: 'range', pushedScope: true, hasElse: false });
+          blocks.push({ kind: 'range', pushedScope: true });
           blockTag(`{% for ${item} in ${stripParens(list)} %}`, index);
           return;
         }
@@ -599,7 +605,7 @@ export function goTemplateToNunjucks(source: string): TemplateTranslation {
           if (pipeline.decl?.names[0]) vars.set(pipeline.decl.names[0], name);
           blockTag(`{% set ${name} = ${stripParens(value)} %}{% if ${name} %}`, index);
           translator.enter({ dot: name, vars });
-          blocks.push({ kind: 'with', pushedScope: true, hasElse: false });
+          blocks.push({ kind: 'with', pushedScope: true });
           return;
         }
         default:
@@ -614,6 +620,9 @@ export function goTemplateToNunjucks(source: string): TemplateTranslation {
       if (!(error instanceof Untranslatable)) throw error;
       problems.push(`${piece.source}: ${error.message}`);
       out.push(commentOut(piece.source));
+      // Keep the block structure: the matching else/end become comments as well.
+      const kind = keyword?.[1];
+      if (kind === 'if' || kind === 'range' || kind === 'with') blocks.push({ kind, pushedScope: false, broken: true });
     }
   });
   if (fatal) return { text: commentOut(source), problems: [fatal], notes: [...translator.notes] };

@@ -133,6 +133,10 @@ test('untranslatable actions are reported and kept visibly as comments', (t) => 
   t.regex(translated.problems[2]!, /never see secrets/);
   t.regex(translated.text, /\{# not converted: \{\{\(call \.repo\.GetCommitMetadata/);
   t.true(compileTemplate({ message: translated.text }).ok, 'the result still compiles');
+  // A block whose opening action cannot be translated keeps the structure: its else and end become comments too.
+  const nested = goTemplateToNunjucks('{{if .app.a}}A{{if call .time.Parse .x}}B{{else}}C{{end}}D{{end}}');
+  t.is(nested.text, '{% if app.a %}A{# not converted: {{if call .time.Parse .x}} #}B{# not converted: {{else}} #}C{# not converted: {{end}} #}D{% endif %}');
+  t.deepEqual(nested.problems, ['{{if call .time.Parse .x}}: call .time.Parse has no herald equivalent']);
   const unclosed = goTemplateToNunjucks('{{if .app.x}}open');
   t.deepEqual(unclosed.problems, ['{{if}} is never closed with {{end}}']);
   const named = goTemplateToNunjucks('{{define "x"}}a{{end}}{{template "x" .}}');
