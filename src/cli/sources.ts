@@ -33,7 +33,7 @@ export interface ResourceSource {
   readonly description: string;
   /** The namespace to use when -n is not given. */
   readonly defaultNamespace: string;
-  /** The Application, or undefined when there is none. `namespace` undefined: any namespace, when unique (files only). */
+  /** The Application, or undefined when there is none. Not `strict` (files only): the one Application of that name in any namespace, when there is exactly one. */
   application(namespace: string, name: string, strict: boolean): Promise<Application | undefined>;
   /** herald's resources in the given namespaces. */
   heraldResources(namespaces: readonly string[]): Promise<HeraldResources>;

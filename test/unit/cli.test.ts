@@ -178,7 +178,7 @@ test('trigger run offline: a missing field is "not fired (missing field)", an ev
   t.regex(error.stdout, /^conditions\[0\]: error: when: .+/m);
 });
 
-test('not found, no cluster, usage errors and --help everywhere', async (t) => {
+test('not found and no cluster are clear errors (exit 1)', async (t) => {
   const noApp = await runHerald(['trigger', 'run', 'on-sync-succeeded', 'nope', '-f', SAMPLES, '-f', GUESTBOOK]);
   t.is(noApp.code, 1);
   t.regex(noApp.stderr, /^herald: Application argocd\/nope not found \(files /m);
@@ -210,6 +210,9 @@ test('not found, no cluster, usage errors and --help everywhere', async (t) => {
   t.is(refused.code, 1);
   t.regex(refused.stderr, /^herald: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1 to read Application argocd\/guestbook: ECONNREFUSED$/m);
 
+});
+
+test('usage errors exit 2 with the reason and no stack trace', async (t) => {
   for (const [args, message] of [
     [['template', 'notify', 'app-sync-change'], /missing argument APP/],
     [['template', 'notify', 'app-sync-change', 'guestbook', '-f', SAMPLES], /--channel NAME to send it, or --stdout to only print it/],
@@ -227,6 +230,9 @@ test('not found, no cluster, usage errors and --help everywhere', async (t) => {
     t.notRegex(result.stderr, /\n\s+at /, 'no stack trace');
   }
 
+});
+
+test('--help on every command and subcommand exits 0', async (t) => {
   for (const args of [['--help'], ['template', '--help'], ['template', 'notify', '--help'], ['trigger', '--help'], ['trigger', 'run', '-h'], ['check', '--help'], ['import', '--help'], ['controller', '--help']]) {
     const result = await runHerald(args);
     t.is(result.code, 0, args.join(' '));
