@@ -64,3 +64,11 @@ build-installer: build ## Render config/default into dist/install.yaml (the one-
 .PHONY: generate
 generate: build ## Regenerate src/api/generated.ts from crds/
 	$(NODE) build/src/api/codegen.js crds > src/api/generated.ts.tmp && mv src/api/generated.ts.tmp src/api/generated.ts
+
+.PHONY: demo
+demo: build controlplane-binaries ## Play the whole story locally: control plane, herald, DingTalk robot, an Argo CD sync, a Git push (KEEP=1 keeps it up)
+	$(NODE) build/test/support/demo.js
+
+.PHONY: generate-docs
+generate-docs: build ## Regenerate docs/reference/resources.md from crds/
+	$(NODE) build/test/support/docs/resources.js > docs/reference/resources.md.tmp && mv docs/reference/resources.md.tmp docs/reference/resources.md
