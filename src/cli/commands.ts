@@ -1,9 +1,5 @@
-// The command table of the `herald` binary.
-import { runCheck } from './check.js';
-import { runController } from './controller.js';
-import { runImport } from './import.js';
-import { runTemplate } from './template.js';
-import { runTrigger } from './trigger.js';
+// The command table of the `herald` binary. Commands load on demand, so `herald check`
+// does not pay for the Kubernetes client the controller needs.
 
 export interface Command {
   summary: string;
@@ -11,11 +7,20 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
-  controller: { summary: 'Run the operator', run: runController },
-  template: { summary: 'Debug a NotificationTemplate: template notify TEMPLATE APP (--stdout | --channel NAME)', run: runTemplate },
-  trigger: { summary: 'Debug a NotificationTrigger: trigger run TRIGGER APP', run: runTrigger },
-  import: { summary: 'Convert an Argo CD notifications ConfigMap into herald resources: import FILE', run: runImport },
-  check: { summary: 'Validate herald manifests offline (schema, CEL, templates): check FILE|DIR...', run: runCheck },
+  controller: { summary: 'Run the operator', run: async (argv) => (await import('./controller.js')).runController(argv) },
+  template: {
+    summary: 'Debug a NotificationTemplate: template notify TEMPLATE APP (--stdout | --channel NAME)',
+    run: async (argv) => (await import('./template.js')).runTemplate(argv),
+  },
+  trigger: { summary: 'Debug a NotificationTrigger: trigger run TRIGGER APP', run: async (argv) => (await import('./trigger.js')).runTrigger(argv) },
+  import: {
+    summary: 'Convert an Argo CD notifications ConfigMap into herald resources: import FILE',
+    run: async (argv) => (await import('./import.js')).runImport(argv),
+  },
+  check: {
+    summary: 'Validate herald manifests offline (schema, CEL, templates): check FILE|DIR...',
+    run: async (argv) => (await import('./check.js')).runCheck(argv),
+  },
 };
 
 export function mainHelp(): string {
