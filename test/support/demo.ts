@@ -19,6 +19,8 @@ import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import type { OutgoingMessage } from '../../src/channels/channel.js';
+import { buildDingTalkBody } from '../../src/channels/dingtalk.js';
 import { ControlPlane } from './controlplane/controlplane.js';
 import { installBaseCrds, repoRoot } from './controlplane/install.js';
 import { formatMessageForHumans, startDingTalkRobot, type DingTalkRobotServer, type ReceivedRequest } from './dingtalk-robot.js';
@@ -95,12 +97,16 @@ process.on('SIGTERM', onSignal);
 // ---------------------------------------------------------------------------
 // Helpers
 
+/** Set when the channel turns Ready=False (say, DingTalk answered 310000): no use waiting for messages. */
+let channelProblem: string | undefined;
+
 async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (interrupted) throw new Error('interrupted');
+    if (channelProblem) throw new Error(`the DingTalkChannel is not Ready: ${channelProblem}`);
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -147,6 +153,15 @@ function describeRobotRequest(request: ReceivedRequest): string {
   const signed = request.query.sign ? 'signed' : 'unsigned';
   const body = request.json === undefined ? '(body is not JSON)' : formatMessageForHumans(request.json).trimEnd();
   return `DingTalk message #${request.seq} (${signed}) → ${outcome}\n${indent(body)}`;
+}
+
+/** An outbox entry's message (the rendered template) as the DingTalk body herald builds from it, readably. */
+function readableOutboxBody(message: OutgoingMessage): string {
+  try {
+    return formatMessageForHumans(buildDingTalkBody(message.rendered).body).trimEnd();
+  } catch (error) {
+    return `(cannot show the message: ${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 function kubectlPath(cp: ControlPlane): { path: string; onPath: boolean } {
@@ -230,11 +245,11 @@ async function startHerald(kubeconfig: string, workDir: string): Promise<Operato
 async function main(): Promise<void> {
   const realUrl = process.env.DINGTALK_WEBHOOK_URL?.trim() || undefined;
   const realSecret = process.env.DINGTALK_SECRET?.trim() || undefined;
-  registerSecret(realUrl);
   registerSecret(realSecret);
   if (realUrl) {
     const token = /access_token=([^&]+)/.exec(realUrl)?.[1];
-    registerSecret(token);
+    // Without a token in the URL, the whole URL is the secret.
+    registerSecret(token ?? realUrl);
   }
 
   heading(`herald demo: Argo CD → herald → DingTalk, and Git push → Argo CD refresh${KEEP ? ' (KEEP=1: stays up until Ctrl-C)' : ''}`);
@@ -324,12 +339,12 @@ async function main(): Promise<void> {
     if (type === 'BOOKMARK' || object?.metadata?.name !== APP) return;
     const annotations = (object.metadata.annotations ?? {}) as AppAnnotations;
     try {
-      const outbox = JSON.parse(annotations['herald.gitops.dev/outbox'] ?? '{}') as Record<string, { trigger: string; channel: string; body: unknown }>;
+      const outbox = JSON.parse(annotations['herald.gitops.dev/outbox'] ?? '{}') as Record<string, { trigger: string; channel: string; body: OutgoingMessage }>;
       for (const [id, entry] of Object.entries(outbox)) {
         if (seenOutbox.has(id)) continue;
         seenOutbox.add(id);
         say('📝', `herald decided: ${entry.trigger} → ${entry.channel}; the rendered message is now in the Application's herald.gitops.dev/outbox annotation` +
-          (realUrl ? `\n${indent(formatMessageForHumans(entry.body).trimEnd())}` : ''));
+          (realUrl ? `\n${indent(readableOutboxBody(entry.body))}` : ''));
       }
     } catch {
       // a partial annotation: the next event has the whole one
@@ -360,6 +375,7 @@ async function main(): Promise<void> {
     if (type !== 'ADDED' || event?.source?.component !== 'herald' || event.type !== 'Warning') return;
     if (Date.parse(event.lastTimestamp ?? event.metadata?.creationTimestamp ?? 0) < eventWatchStart.getTime() - 1000) return;
     say('⚠', `Event ${event.reason} on ${event.involvedObject?.kind}/${event.involvedObject?.name}: ${event.message}`);
+    if (event.involvedObject?.kind === 'DingTalkChannel') channelProblem = `${event.reason}: ${event.message}`;
   });
   cleanups.push(stopEventWatch);
 
