@@ -164,7 +164,7 @@ const standalonePlaceholder = (word: string) => /^</.test(word) || /^[^=<{]*>$/.
 
 const notFound = (stderr: string) => /NotFound|not found/.test(stderr) && !/the server doesn't have a resource type/.test(stderr);
 
-test('every kubectl line parses with kubectl itself; apply/create/patch/annotate/label pass a server-side dry-run, get/explain run', (t) => {
+test('every kubectl line parses with kubectl itself; apply/create/patch/annotate/label pass a server-side dry-run, get/explain run', async (t) => {
   const counts = { help: 0, dryRun: 0, read: 0, heraldFirst: 0 };
   for (const block of shellBlocks(blocks)) {
     const workdir = scratchCheckout();
@@ -175,7 +175,7 @@ test('every kubectl line parses with kubectl itself; apply/create/patch/annotate
       for (const check of checks) {
         const words = commandWords(check.line.words);
         if (words[0] === 'herald' && runsOffline(words, workdir) && !check.line.text.includes('$?')) {
-          const result = runHeraldLine(check.line, workdir);
+          const result = await runHeraldLine(check.line, workdir);
           counts.heraldFirst++;
           t.is(result.status, 0, `${where(check.line)}: ${check.line.text}\n${result.stderr}`);
           continue;

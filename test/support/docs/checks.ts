@@ -3,7 +3,7 @@
 // and the lines that can run here are run, block by block, in a scratch directory
 // that looks like a checkout (every top-level entry of the repository linked in, plus
 // the files a block reads that a user would have fetched first).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -250,14 +250,19 @@ export function runsOffline(words: string[], workdir?: Workdir): boolean {
 }
 
 /** Runs `herald …` (offline) in the scratch checkout; output redirection to a file is honoured. */
-export function runHeraldLine(line: CommandLine, workdir: Workdir): RunResult {
+export async function runHeraldLine(line: CommandLine, workdir: Workdir): Promise<RunResult> {
   const words = commandWords(line.words);
   const argv = words.slice(1);
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: workdir.dir };
   delete env.KUBECONFIG;
-  const result = spawnSync(process.execPath, [HERALD, ...argv], { cwd: workdir.dir, encoding: 'utf8', env, timeout: 60_000 });
-  for (const file of line.writes) writeFileSync(join(workdir.dir, file), result.stdout ?? '');
-  return { line, argv, status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [HERALD, ...argv], { cwd: workdir.dir, encoding: 'utf8', env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : null) : 0;
+      resolve({ status: code, stdout, stderr });
+    });
+  });
+  for (const file of line.writes) writeFileSync(join(workdir.dir, file), result.stdout);
+  return { line, argv, ...result };
 }
 
 /** Every shell line of the docs and the block it belongs to. */
