@@ -72,7 +72,9 @@ export class Informer<T extends KubernetesObject> {
       const page = await this.options.listPage(continueToken);
       for (const item of page.items) items.push(transform(item));
       resourceVersion ??= page.metadata?.resourceVersion;
-      continueToken = page.metadata?._continue || undefined;
+      // Typed lists (core API) deserialise `continue` as `_continue`; custom objects arrive raw.
+      const metadata = page.metadata as { _continue?: string; continue?: string } | undefined;
+      continueToken = metadata?._continue || metadata?.continue || undefined;
     } while (continueToken);
     this.listedOnce = true;
     this.failures = 0;
