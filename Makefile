@@ -72,3 +72,26 @@ demo: build controlplane-binaries ## Play the whole story locally: control plane
 .PHONY: generate-docs
 generate-docs: build ## Regenerate docs/reference/resources.md from crds/
 	$(NODE) build/test/support/docs/resources.js > docs/reference/resources.md.tmp && mv docs/reference/resources.md.tmp docs/reference/resources.md
+
+# Benchmarks (not part of `make test`): each script prints human-readable lines and
+# one JSON line; the target ends by repeating the JSON lines. docs/performance.md.
+BENCH_APPS ?= 1000 10000
+BENCH_ENGINE_ARGS ?=
+BENCH_OUT := build/bench-results
+
+.PHONY: bench
+bench: build controlplane-binaries ## Run the benchmarks: bench/engine at 1,000 and 10,000 Applications, then bench/webhook (minutes; docs/performance.md)
+	@mkdir -p $(BENCH_OUT)
+	@set -eo pipefail; \
+	for n in $(BENCH_APPS); do \
+	  $(NODE) build/bench/engine/main.js --apps $$n $(BENCH_ENGINE_ARGS) | tee $(BENCH_OUT)/engine-$$n.log; \
+	done; \
+	webhook=""; for f in build/bench/webhook/main.js build/bench/webhook/index.js; do [ -f $$f ] && { webhook=$$f; break; }; done; \
+	if [ -n "$$webhook" ]; then \
+	  $(NODE) $$webhook | tee $(BENCH_OUT)/webhook.log; \
+	else \
+	  rm -f $(BENCH_OUT)/webhook.log; \
+	  echo "[bench] bench/webhook has no entry point yet (expected bench/webhook/main.ts → build/bench/webhook/main.js); skipped"; \
+	fi; \
+	echo "[bench] results (one JSON line per run):"; \
+	for f in $(foreach n,$(BENCH_APPS),$(BENCH_OUT)/engine-$(n).log) $(BENCH_OUT)/webhook.log; do [ -f $$f ] && tail -n 1 $$f; done; true

@@ -1,0 +1,154 @@
+// Runs `herald controller` (build/src/main.js) as its own process for a benchmark:
+// free ports, JSON log lines parsed as they arrive (with the time they arrived),
+// optional V8 CPU profile, and its pid for /proc figures.
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../test/support/controlplane/install.js';
+import { spawnTied, terminate } from '../../test/support/process.js';
+
+export interface LogRecord {
+  time?: string;
+  level?: string;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface BenchOperatorOptions {
+  kubeconfig: string;
+  controlNamespace: string;
+  namespaces?: string[];
+  /** Write a .cpuprofile into this folder when the process exits. */
+  cpuProfileDir?: string;
+  extraArgs?: string[];
+  logLevel?: 'debug' | 'info';
+}
+
+export class BenchOperator {
+  readonly records: LogRecord[] = [];
+  private listeners: Array<() => void> = [];
+  ports: { metrics?: number; health?: number } = {};
+  /** Date.now() just before the process was spawned. */
+  readonly spawnedAt: number;
+  /** Monotonic microseconds just before the process was spawned (the clock of V8 CPU profiles). */
+  readonly spawnedAtMonoUs: number;
+  private constructor(readonly child: ChildProcess, spawnedAt: number, spawnedAtMonoUs: number) {
+    this.spawnedAt = spawnedAt;
+    this.spawnedAtMonoUs = spawnedAtMonoUs;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static start(options: BenchOperatorOptions): BenchOperator {
+    const nodeArgs: string[] = [];
+    if (options.cpuProfileDir) {
+      mkdirSync(options.cpuProfileDir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+    }
+    const args = [
+      ...nodeArgs,
+      join(repoRoot, 'build/src/main.js'),
+      'controller',
+      '--kubeconfig', options.kubeconfig,
+      '--control-namespace', options.controlNamespace,
+      '--namespaces', (options.namespaces ?? [options.controlNamespace]).join(','),
+      '--bind-address', '127.0.0.1',
+      '--health-port', '0',
+      '--metrics-port', '0',
+      '--webhook-port', 'off',
+      '--log-level', options.logLevel ?? 'debug',
+      ...(options.extraArgs ?? []),
+    ];
+    const spawnedAt = Date.now();
+    const mono = Number(process.hrtime.bigint() / 1000n);
+    const child = spawnTied(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const operator = new BenchOperator(child, spawnedAt, mono);
+    for (const stream of [child.stdout, child.stderr]) {
+      let rest = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        rest += chunk;
+        const lines = rest.split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) {
+          if (!line) continue;
+          try {
+            operator.records.push(JSON.parse(line) as LogRecord);
+          } catch {
+            operator.records.push({ msg: line, level: 'raw' });
+          }
+        }
+        for (const listener of operator.listeners.splice(0)) listener();
+      });
+    }
+    return operator;
+  }
+
+  /** Resolves with the first record (from index `from`) matching; rejects on exit or timeout. */
+  async waitForLog(predicate: (record: LogRecord) => boolean, what: string, timeoutMs = 60_000, from = 0): Promise<LogRecord> {
+    const deadline = Date.now() + timeoutMs;
+    let index = from;
+    for (;;) {
+      for (; index < this.records.length; index++) if (predicate(this.records[index]!)) return this.records[index]!;
+      if (this.child.exitCode !== null) throw new Error(`operator exited (${this.child.exitCode}) while waiting for ${what}:\n${this.tail()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${this.tail()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 500));
+        this.listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async waitStarted(): Promise<LogRecord> {
+    const started = await this.waitForLog((r) => r.msg === 'herald controller started', 'the operator to start', 180_000);
+    this.ports = (started.ports ?? {}) as BenchOperator['ports'];
+    return started;
+  }
+
+  /**
+   * Waits until the operator is idle and has stayed idle for `quietMs`, counted from
+   * the later of its last `idle` line (debug, see Operator.watchIdle) and `quietSince`
+   * (epoch ms: work the caller caused before then may still be on its way to the
+   * operator). Returns when it became idle (epoch ms; the operator runs on this machine).
+   */
+  async waitIdle(quietSince: number, quietMs = 2000, timeoutMs = 600_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const last = this.lastTransition();
+      if (last && last.msg === 'idle') {
+        const at = Date.parse(last.time!);
+        if (Date.now() - Math.max(at, quietSince) >= quietMs) return at;
+      }
+      if (this.child.exitCode !== null) throw new Error(`operator exited (${this.child.exitCode}):\n${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`operator not idle after ${timeoutMs} ms:\n${this.tail()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  lastTransition(): LogRecord | undefined {
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      const msg = this.records[i]!.msg;
+      if (msg === 'idle' || msg === 'busy') return this.records[i];
+    }
+    return undefined;
+  }
+
+  count(predicate: (record: LogRecord) => boolean): number {
+    return this.records.filter(predicate).length;
+  }
+
+  tail(lines = 20): string {
+    return this.records.slice(-lines).map((r) => JSON.stringify(r)).join('\n');
+  }
+
+  /** SIGTERM and wait (a CPU profile is written on the way out). */
+  stop(): Promise<void> {
+    return terminate(this.child, 30_000);
+  }
+}

@@ -1,0 +1,76 @@
+// Resource figures of a running process from Linux /proc: CPU seconds (utime+stime)
+// and resident memory (current VmRSS, peak VmHWM). Linux only, like the benches.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticks: number | undefined;
+
+/** Clock ticks per second (USER_HZ), the unit of utime/stime in /proc/<pid>/stat. */
+export function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** User + system CPU seconds the process has used so far (its own threads, not children). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; fields after its closing ')' are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / clockTicks();
+}
+
+export interface MemoryFigures {
+  /** Current resident set, MiB. */
+  rssMiB: number;
+  /** Peak resident set since the process started (VmHWM), MiB. */
+  peakRssMiB: number;
+}
+
+export function memory(pid: number): MemoryFigures {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
+}
+
+/** Samples a process every `intervalMs`: the highest VmRSS seen since the last reset. */
+export class ProcessSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private maxRss = 0;
+
+  constructor(readonly pid: number, private readonly intervalMs = 250) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  private sample(): void {
+    try {
+      this.maxRss = Math.max(this.maxRss, memory(this.pid).rssMiB);
+    } catch {
+      // the process is gone
+    }
+  }
+
+  /** Highest RSS (MiB) sampled since start or the last reset, then starts over. */
+  takeMaxRss(): number {
+    this.sample();
+    const value = this.maxRss;
+    this.maxRss = 0;
+    return value;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
