@@ -1,7 +1,7 @@
 // A real etcd + kube-apiserver for a benchmark (the same one the integration tests
 // use), with herald's CRDs and the Argo CD Application CRD installed, stopped on
 // exit and on Ctrl-C.
-import { loadKeepAliveKubeConfig, type KeepAliveKubeConfig } from '../../src/kube/client.js';
+import { loadKubeConfig, type KeepAliveKubeConfig } from '../../src/kube/client.js';
 import { ControlPlane } from '../../test/support/controlplane/controlplane.js';
 import { installBaseCrds } from '../../test/support/controlplane/install.js';
 
@@ -22,6 +22,6 @@ export async function startBenchCluster(log: (line: string) => void): Promise<Be
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   installBaseCrds(cp);
-  const kc = loadKeepAliveKubeConfig(cp.kubeconfigPath);
+  const kc = loadKubeConfig(cp.kubeconfigPath);
   return { cp, kc, stop };
 }

@@ -42,16 +42,11 @@ export class KeepAliveKubeConfig extends KubeConfig {
   }
 }
 
-/** Loads a kubeconfig file when given, else the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
-
-/** Like loadKubeConfig, with keep-alive connections for API calls (KeepAliveKubeConfig). */
-export function loadKeepAliveKubeConfig(path?: string): KeepAliveKubeConfig {
+/**
+ * Loads a kubeconfig file when given, else the default chain (KUBECONFIG, ~/.kube/config,
+ * in-cluster), with keep-alive connections for API calls (KeepAliveKubeConfig).
+ */
+export function loadKubeConfig(path?: string): KeepAliveKubeConfig {
   const kc = new KeepAliveKubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
