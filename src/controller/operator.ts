@@ -546,11 +546,24 @@ export class Operator {
     const { log } = this.deps;
     if (!log.enabled('debug')) return;
     let idle: boolean | undefined;
+    // Highest application queue depth and dispatcher backlog seen (every 20 ms) while busy.
+    let maxAppQueueDepth = 0;
+    let maxDispatcherBacklog = 0;
     this.idleTimer = setInterval(() => {
+      let backlog = 0;
+      for (const dispatcher of this.dispatchers.values()) backlog += dispatcher.size;
+      maxAppQueueDepth = Math.max(maxAppQueueDepth, this.appQueue.depth);
+      maxDispatcherBacklog = Math.max(maxDispatcherBacklog, backlog);
       const now = this.leading && this.scopeTimer === undefined && this.completing.size === 0 && this.isIdle();
       if (now === idle) return;
       idle = now;
-      log.debug(now ? 'idle' : 'busy', { uptimeMs: Math.round(process.uptime() * 1000), appQueueDepth: this.appQueue.depth });
+      if (!now) {
+        log.debug('busy', { uptimeMs: Math.round(process.uptime() * 1000), appQueueDepth: this.appQueue.depth });
+        return;
+      }
+      log.debug('idle', { uptimeMs: Math.round(process.uptime() * 1000), maxAppQueueDepth, maxDispatcherBacklog });
+      maxAppQueueDepth = 0;
+      maxDispatcherBacklog = 0;
     }, 20);
     this.idleTimer.unref();
   }
