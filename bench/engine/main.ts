@@ -20,7 +20,7 @@ import { startDingTalkRobot, type ReceivedRequest } from '../../test/support/din
 import { parseExposition, sumOf, type Sample } from '../../test/support/scrape.js';
 import { startBenchCluster } from '../lib/controlplane.js';
 import { printSummary, summariseProfile, type ProfileSummary } from '../lib/cpuprofile.js';
-import { BenchOperator } from '../lib/operator.js';
+import { BenchOperator, type LogRecord } from '../lib/operator.js';
 import { inParallel, withRetry } from '../lib/pool.js';
 import { cpuSeconds, memory, ProcessSampler } from '../lib/proc.js';
 import { machine, ms, printJson, printer, seconds, verdict } from '../lib/report.js';
@@ -165,6 +165,37 @@ function match(changes: Change[], requests: ReceivedRequest[], from: number): De
   };
 }
 
+/**
+ * Splits each delivered change's latency at the operator's "notification decided" line
+ * (logged once the message is in the app's outbox): patch accepted → decided (watch,
+ * queue, evaluation, outbox patch) and decided → robot received (dispatcher wait, send).
+ */
+function split(changes: Change[], requests: ReceivedRequest[], from: number, records: LogRecord[], namespace: string): { decideMs: Distribution; deliverMs: Distribution } {
+  const decided = new Map<string, number[]>();
+  for (const record of records) {
+    if (record.msg !== 'notification decided' || typeof record.app !== 'string' || !record.time) continue;
+    const list = decided.get(record.app) ?? [];
+    list.push(Date.parse(record.time));
+    decided.set(record.app, list);
+  }
+  const received = new Map<string, number>();
+  for (const request of requests.slice(from)) {
+    const rev = revisionShown(request);
+    if (rev && request.accepted && !received.has(rev)) received.set(rev, request.time);
+  }
+  const decideMs: number[] = [];
+  const deliverMs: number[] = [];
+  for (const change of changes) {
+    const at = received.get(change.rev12);
+    if (at === undefined || change.acceptedAt === undefined) continue;
+    const when = decided.get(`${namespace}/${appName(change.app)}`)?.find((t) => t >= change.sentAt - 5 && t <= at + 5);
+    if (when === undefined) continue;
+    decideMs.push(when - change.acceptedAt);
+    deliverMs.push(at - when);
+  }
+  return { decideMs: distribution(decideMs), deliverMs: distribution(deliverMs) };
+}
+
 async function waitUntil(predicate: () => boolean, timeoutMs: number, stallMs = Infinity, progress?: () => number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let last = progress?.();
@@ -276,11 +307,14 @@ async function main(): Promise<number> {
       rssMiB: round(coldMem.rssMiB),
       cpuSeconds: round(coldCpu, 2),
       controlPlaneCpuSeconds: round(cpCpu() - cpCpuAtStart, 2),
+      heapUsedMiB: round(sumOf(coldMetrics, 'herald_nodejs_heap_size_used_bytes') / 2 ** 20),
+      heapTotalMiB: round(sumOf(coldMetrics, 'herald_nodejs_heap_size_total_bytes') / 2 ** 20),
+      externalMiB: round(sumOf(coldMetrics, 'herald_nodejs_external_memory_bytes') / 2 ** 20),
       appsKnown: coldMetrics.filter((sample) => sample.name === 'herald_app_info').length,
       appReconciles: sumOf(coldMetrics, 'herald_reconcile_duration_seconds_count', { kind: 'Application' }),
       triggerEvaluations: sumOf(coldMetrics, 'herald_trigger_evaluations_total'),
     };
-    print(`cold start: idle ${seconds(cold.idleMs)} after process start (apps listed and caches synced at ${seconds(cold.listedMs)}, leader at ${seconds(cold.leaderMs)}); ${cold.messages} messages sent; peak RSS ${cold.peakRssMiB} MiB; ${cold.cpuSeconds} CPU-s; ${cold.appReconciles} app reconciles, ${cold.triggerEvaluations} condition evaluations; herald_app_info has ${cold.appsKnown} apps`);
+    print(`cold start: idle ${seconds(cold.idleMs)} after process start (apps listed and caches synced at ${seconds(cold.listedMs)}, leader at ${seconds(cold.leaderMs)}); ${cold.messages} messages sent; peak RSS ${cold.peakRssMiB} MiB (once idle: RSS ${cold.rssMiB} MiB, V8 heap ${cold.heapUsedMiB} MiB used of ${cold.heapTotalMiB} MiB); ${cold.cpuSeconds} CPU-s; ${cold.appReconciles} app reconciles, ${cold.triggerEvaluations} condition evaluations; herald_app_info has ${cold.appsKnown} apps`);
     if (cold.appsKnown !== N) print(`  WARNING: the operator knows ${cold.appsKnown} of the ${N} Applications`);
     print(`  idle = the operator's debug line "idle": leader, both work queues empty with nothing in flight, no dispatcher holding a message, no completion patch or coalesced re-queue pending; and no "busy" line for 2 s after it`);
     if (N >= 10_000) {
@@ -347,6 +381,7 @@ async function main(): Promise<number> {
     const churnDelivery = match(churnExpected, robot.requests, churnFrom);
     const churnMem = memory(operator.pid);
     const churnPeaks = peaks(churnStart, churnIdle);
+    const churnSplit = split(churnExpected, robot.requests, churnFrom, operator.records, ns);
     const churnResult = {
       changes: churn.length,
       ratePerSecond: round(churn.length / (churnSentMs / 1000)),
@@ -359,12 +394,14 @@ async function main(): Promise<number> {
       peakRssMiB: round(churnMem.peakRssMiB),
       maxQueueDepth: churnPeaks.queue,
       maxDispatcherBacklog: churnPeaks.backlog,
+      ...churnSplit,
       drainMs: churnIdle - churnStart - churnSentMs,
     };
     const d = churnDelivery.latencyMs;
     showLost(churnExpected, churnFrom);
     print(`churn: ${churnDelivery.received}/${churnDelivery.expected} notifications delivered (${churnDelivery.lost} not delivered, ${churnDelivery.lostSuperseded} of them superseded by the app's next change; ${churnDelivery.duplicates} duplicates, ${churnDelivery.unexpected} unexpected)`);
     print(`  latency status patch accepted → robot received: p50 ${ms(d.p50)}, p95 ${ms(d.p95)}, p99 ${ms(d.p99)}, max ${ms(d.max)}`);
+    print(`    of which accepted → decided (watch, queue, evaluation, outbox patch): p50 ${ms(churnSplit.decideMs.p50)}, p99 ${ms(churnSplit.decideMs.p99)}; decided → received (dispatcher wait, send): p50 ${ms(churnSplit.deliverMs.p50)}, p99 ${ms(churnSplit.deliverMs.p99)}`);
     print(`  operator CPU ${churnResult.cpuSeconds} s = ${churnResult.cpuSecondsPer1000} CPU-s per 1,000 notifications (control plane: ${churnResult.controlPlaneCpuSeconds} CPU-s); RSS max ${churnResult.maxRssMiB} MiB (VmHWM ${churnResult.peakRssMiB} MiB); application queue depth at most ${churnPeaks.queue}, messages waiting in the dispatcher at most ${churnPeaks.backlog}`);
     if (N >= 10_000) {
       print(`  targets at 10,000 apps: p99 ≤ 100 ms — ${verdict(d.p99, 100, 'ms')}; ≤ 2 CPU-s per 1,000 — ${verdict(churnResult.cpuSecondsPer1000, 2, 'CPU-s')}; RSS ≤ 256 MB — ${verdict(churnResult.maxRssMiB, 256, 'MiB')}`);
@@ -403,6 +440,7 @@ async function main(): Promise<number> {
     showLost(massExpected, massFrom);
     const massCpu = cpuSeconds(operator.pid) - massCpu0;
     const massPeaks = peaks(massStart, massIdle);
+    const massSplit = split(massExpected, robot.requests, massFrom, operator.records, ns);
     const massEndMono = epochToMonoUs(massIdle);
     const massResult = {
       apps: mass.length,
@@ -418,9 +456,11 @@ async function main(): Promise<number> {
       maxRssMiB: round(sampler.takeMaxRss()),
       maxQueueDepth: massPeaks.queue,
       maxDispatcherBacklog: massPeaks.backlog,
+      ...massSplit,
     };
     print(`mass sync: ${mass.length} apps patched to Running (new revision) in ${seconds(massPatchedMs)}; last notification delivered ${seconds(massResult.lastDeliveredMs)} after the first patch; ${massDelivery.received}/${massDelivery.expected} delivered, ${massDelivery.lost} lost, ${massDelivery.duplicates} duplicates`);
     print(`  per message (patch accepted → robot): p50 ${ms(massDelivery.latencyMs.p50)}, p99 ${ms(massDelivery.latencyMs.p99)}, max ${ms(massDelivery.latencyMs.max)}; operator ${massResult.cpuSeconds} CPU-s (${massResult.cpuSecondsPer1000} per 1,000); RSS max ${massResult.maxRssMiB} MiB; queue depth at most ${massPeaks.queue}, dispatcher backlog at most ${massPeaks.backlog}`);
+    print(`    of which accepted → decided: p50 ${ms(massSplit.decideMs.p50)}, p99 ${ms(massSplit.decideMs.p99)}; decided → received: p50 ${ms(massSplit.deliverMs.p50)}, p99 ${ms(massSplit.deliverMs.p99)}`);
     if (N >= 10_000) print(`  target: 1,000 delivered within 30 s, none lost — ${verdict(massResult.lastDeliveredMs / 1000, 30, 's')}; ${massDelivery.lost === 0 ? 'none lost' : `${massDelivery.lost} LOST`}`);
     const scrapeStart = cpuSeconds(operator.pid);
     const scrapeWall = Date.now();
@@ -435,11 +475,13 @@ async function main(): Promise<number> {
 
     // ---- the CPU profile, cut into the three runs ----------------------------------------
     let profile: Record<string, ProfileSummary> | undefined;
+    let profileFile: string | undefined;
     if (options.cpuProfileDir) {
       const files = readdirSync(options.cpuProfileDir).filter((f) => f.endsWith('.cpuprofile'));
       const newest = files.map((f) => join(options.cpuProfileDir!, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
       if (newest) {
         print(`CPU profile: ${newest}`);
+        profileFile = newest;
         profile = {
           coldStart: summariseProfile(newest, 0, coldEndMono),
           churn: summariseProfile(newest, churnStartMono, churnEndMono),
@@ -467,6 +509,9 @@ async function main(): Promise<number> {
             profile: Object.fromEntries(
               Object.entries(profile).map(([phase, s]) => [phase, { busyMs: s.busyMs, areas: s.areas.slice(0, 6), selfTop: s.selfTop.slice(0, 6), inclusiveTop: s.inclusiveTop.slice(0, 6) }]),
             ),
+            profileFile,
+            // Monotonic µs (the profile's clock) of each run, for a closer look at the file.
+            profileWindowsUs: { coldStart: [0, coldEndMono], churn: [churnStartMono, churnEndMono], massSync: [massStartMono, massEndMono] },
           }
         : {}),
       targets: N >= 10_000

@@ -112,7 +112,7 @@ export function summariseProfile(file: string, fromUs = -Infinity, toUs = Infini
 }
 
 export function printSummary(title: string, summary: ProfileSummary, print: (line: string) => void, lines = 8): void {
-  print(`${title}: ${summary.busyMs} ms on CPU in the operator's main thread (${summary.idleMs} ms idle)`);
+  print(`${title}: ${summary.busyMs} ms sampled busy in the operator's main thread (${summary.idleMs} ms idle; wall time of the samples, so CPU contention inflates it)`);
   print('  self time by area:');
   for (const h of summary.areas.slice(0, lines)) print(`    ${String(h.share).padStart(5)}%  ${String(h.ms).padStart(7)} ms  ${h.name}`);
   print('  self time by function:');
