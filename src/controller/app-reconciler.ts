@@ -209,9 +209,10 @@ export class AppReconciler {
       this.deps.events.record(this.involved(app), 'Warning', EventReasons.NotificationFailed, `trigger ${problem.trigger}${where}: ${problem.message}`);
       this.deps.log.warn('cannot notify', { app: key, trigger: problem.trigger, template: problem.template, channel: problem.channel?.name, error: problem.message });
     }
-    if (decision.newEntries.length === 0 && decision.rearmed.length === 0) return;
+    if (decision.newEntries.length === 0 && decision.rearmed.length === 0 && decision.rearmPending.length === 0) return;
 
     const outbox: Outbox = { ...state.outbox };
+    for (const id of decision.rearmPending) outbox[id] = { ...outbox[id]!, rearm: true };
     for (const { id, entry } of decision.newEntries) outbox[id] = entry;
     const ledger: NotifiedLedger = { ...state.ledger };
     for (const keyToRearm of decision.rearmed) delete ledger[keyToRearm];

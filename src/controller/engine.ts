@@ -33,13 +33,19 @@ export interface Decision {
   newEntries: Array<{ id: string; entry: OutboxEntry }>;
   /** Ledger keys of conditions without oncePer that no longer hold: they may send again. */
   rearmed: string[];
+  /**
+   * Outbox ids whose condition (without oncePer) stopped holding before the message was
+   * delivered: once delivered it must not enter the ledger, or the next time the
+   * condition holds it would be suppressed.
+   */
+  rearmPending: string[];
   evaluations: Array<{ trigger: string; outcome: ConditionOutcome | 'suppressed' }>;
   evaluationErrors: Array<{ trigger: ObjectRef; index: number; message: string }>;
   problems: Array<{ trigger: string; channel?: ObjectRef; template?: string; message: string }>;
 }
 
 export function decide(input: DecisionInput): Decision {
-  const decision: Decision = { newEntries: [], rearmed: [], evaluations: [], evaluationErrors: [], problems: [] };
+  const decision: Decision = { newEntries: [], rearmed: [], rearmPending: [], evaluations: [], evaluationErrors: [], problems: [] };
   const byTrigger = new Map<string, ObjectRef[]>();
   for (const route of input.routes) {
     const list = byTrigger.get(route.trigger) ?? [];
@@ -71,6 +77,9 @@ export function decide(input: DecisionInput): Decision {
           for (const channel of channels) {
             const key = ledgerKey(undefined, triggerName, result.index, condition.whenHash, channel.name);
             if (key in input.ledger) decision.rearmed.push(key);
+            for (const [id, entry] of Object.entries(input.outbox)) {
+              if (entry.key === key && !entry.rearm) decision.rearmPending.push(id);
+            }
           }
         }
         continue;

@@ -24,6 +24,8 @@ export interface OutboxEntry {
   decided: number;
   /** Why the message waits for a configuration fix instead of being retried, if it does. */
   parked?: string;
+  /** The condition (without oncePer) stopped holding while this waited: deliver, but do not enter the ledger. */
+  rearm?: boolean;
 }
 
 export type Outbox = Record<string, OutboxEntry>;

@@ -19,7 +19,7 @@ import { startMetricsServer, type RunningServer } from '../observability/server.
 import { createApplicationRefresher } from '../webhook/refresh.js';
 import { WebhookSecretsSource } from '../webhook/secrets.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../webhook/server.js';
-import { AppReconciler, appKeyOf, type Application } from './app-reconciler.js';
+import { AppReconciler, appKeyOf, type Application, type AppState } from './app-reconciler.js';
 import { ConfigReconciler } from './config-reconciler.js';
 import { ChannelDispatcher, type DispatchItem } from './dispatcher.js';
 import type { OutboxEntry } from './ledger.js';
@@ -40,6 +40,13 @@ function slimApplication(app: Application): Application {
   const metadata = { ...app.metadata } as Application['metadata'] & { managedFields?: unknown };
   delete metadata.managedFields;
   return { ...app, metadata };
+}
+
+/** A message is handled: out of the outbox and into the ledger (unless its condition was re-armed meanwhile). */
+function recordDone(state: AppState, item: DispatchItem, nowMs: number): void {
+  const rearmed = state.outbox[item.id]?.rearm === true;
+  delete state.outbox[item.id];
+  if (!rearmed) state.ledger[item.entry.key] = Math.floor(nowMs / 1000);
 }
 
 export class Operator {
@@ -366,10 +373,7 @@ export class Operator {
     await Promise.all(
       [...byApp].map(async ([appKey, appItems]) => {
         await this.persist(appKey, (state) => {
-          for (const item of appItems) {
-            delete state.outbox[item.id];
-            state.ledger[item.entry.key] = Math.floor(now / 1000);
-          }
+          for (const item of appItems) recordDone(state, item, now);
           return true;
         });
         for (const item of appItems) this.completing.delete(`${item.appKey}\u0000${item.id}`);
@@ -428,8 +432,7 @@ export class Operator {
       this.channelStatusSoon(namespace, name);
     }
     await this.persist(item.appKey, (state) => {
-      delete state.outbox[item.id];
-      state.ledger[item.entry.key] = Math.floor(Date.now() / 1000);
+      recordDone(state, item, Date.now());
       return true;
     });
   }

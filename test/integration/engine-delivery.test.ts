@@ -148,3 +148,22 @@ spec:
   await waitFor(() => robot.accepted().some((request) => triggerOf(request) === 'on-sync-running'), 'the waiting message delivered', 30_000);
   assertNoSecretsIn(t, operator.output, scenario);
 });
+
+test('Running → Failed → Running while the first message still waits: the second sync is notified too', async (t) => {
+  const scenario = await setupScenario(t, import.meta.url);
+  const { robot, namespace } = scenario;
+  const operator = await startOperator({ controlNamespace: namespace });
+  t.teardown(() => operator.stop());
+  robot.setMode(scenario.token, 'http500');
+  await scenario.createApp({ name: 'flappy', phase: 'Running', revision: REVISIONS.first });
+  await waitFor(() => robot.requests.length >= 1, 'a failed attempt');
+  await scenario.setStatus('flappy', { phase: 'Failed', revision: REVISIONS.first });
+  await waitFor(async () => /"rearm":true/.test((await scenario.getApp('flappy')).metadata.annotations?.['herald.gitops.dev/outbox'] ?? ''), 'the waiting message marked for re-arming');
+  await scenario.setStatus('flappy', { phase: 'Running', revision: REVISIONS.second, startedAt: '2024-05-01T09:00:00Z' });
+  await sleep(1000);
+  robot.setMode(scenario.token, 'ok');
+  await waitFor(() => robot.accepted().filter((request) => triggerOf(request) === 'on-sync-running').length >= 2, 'two on-sync-running messages', 60_000);
+  await sleep(2000);
+  t.deepEqual(robot.accepted().map(triggerOf).sort(), ['on-sync-failed', 'on-sync-running', 'on-sync-running']);
+  assertNoSecretsIn(t, operator.output, scenario);
+});

@@ -81,3 +81,11 @@ test('missing triggers and failing templates are reported, not thrown; nothing i
   t.deepEqual(decision.problems.map((p) => p.message), ['no NotificationTrigger "on-nothing" for this Application', 'template b is not Ready']);
   t.deepEqual(decision.newEntries.map((e) => e.entry.template), ['a']);
 });
+
+test('a condition without oncePer that stops holding while its message waits marks that message for re-arming', (t) => {
+  const key = ledgerKey(undefined, 'on-degraded', 0, hash(degraded), 'ops');
+  const decision = decide(input({ outbox: { pending: { key, trigger: 'on-degraded' } as never, other: { key: 'x', trigger: 'on-deployed' } as never } }));
+  t.deepEqual(decision.rearmPending, ['pending']);
+  const already = decide(input({ outbox: { pending: { key, trigger: 'on-degraded', rearm: true } as never } }));
+  t.deepEqual(already.rearmPending, []);
+});
