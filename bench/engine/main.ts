@@ -22,7 +22,7 @@ import { startBenchCluster } from '../lib/controlplane.js';
 import { printSummary, summariseProfile, type ProfileSummary } from '../lib/cpuprofile.js';
 import { BenchOperator, type LogRecord } from '../lib/operator.js';
 import { inParallel, withRetry } from '../lib/pool.js';
-import { cpuSeconds, memory, ProcessSampler } from '../lib/proc.js';
+import { cpuSeconds, machineCpu, memory, ProcessSampler } from '../lib/proc.js';
 import { machine, ms, printJson, printer, seconds, verdict } from '../lib/report.js';
 import { distribution, round, type Distribution } from '../lib/stats.js';
 import { appName, benchApp, ledgerFor, loadSampleCatalog, revisionFor, type AppState } from './apps.js';
@@ -345,6 +345,8 @@ async function main(): Promise<number> {
     sampler.takeMaxRss();
     const churnCpu0 = cpuSeconds(operator.pid);
     const churnCp0 = cpCpu();
+    const churnMachine0 = machineCpu();
+    const churnSelf0 = process.cpuUsage();
     const churnStartMono = monoUs();
     const churnStart = Date.now();
     const pending: Array<Promise<void>> = [];
@@ -377,6 +379,11 @@ async function main(): Promise<number> {
     const churnIdle = await operator.waitIdle(lastArrival(churnExpected, churnFrom), 2000);
     const churnCpu = cpuSeconds(operator.pid) - churnCpu0;
     const churnCpCpu = cpCpu() - churnCp0;
+    const churnMachine1 = machineCpu();
+    const churnSelf = process.cpuUsage(churnSelf0);
+    const machineBusy = churnMachine1.busy - churnMachine0.busy;
+    const machineShare = machineBusy / (churnMachine1.total - churnMachine0.total);
+    const benchCpu = (churnSelf.user + churnSelf.system) / 1e6;
     const churnEndMono = epochToMonoUs(churnIdle);
     const churnDelivery = match(churnExpected, robot.requests, churnFrom);
     const churnMem = memory(operator.pid);
@@ -390,6 +397,9 @@ async function main(): Promise<number> {
       cpuSeconds: round(churnCpu, 2),
       cpuSecondsPer1000: round(churnCpu / (churnDelivery.received / 1000), 2),
       controlPlaneCpuSeconds: round(churnCpCpu, 2),
+      loadGeneratorCpuSeconds: round(benchCpu, 2),
+      machineCpuSeconds: round(machineBusy, 2),
+      machineBusyShare: round(machineShare, 2),
       maxRssMiB: round(sampler.takeMaxRss()),
       peakRssMiB: round(churnMem.peakRssMiB),
       maxQueueDepth: churnPeaks.queue,
@@ -403,6 +413,7 @@ async function main(): Promise<number> {
     print(`  latency status patch accepted → robot received: p50 ${ms(d.p50)}, p95 ${ms(d.p95)}, p99 ${ms(d.p99)}, max ${ms(d.max)}`);
     print(`    of which accepted → decided (watch, queue, evaluation, outbox patch): p50 ${ms(churnSplit.decideMs.p50)}, p99 ${ms(churnSplit.decideMs.p99)}; decided → received (dispatcher wait, send): p50 ${ms(churnSplit.deliverMs.p50)}, p99 ${ms(churnSplit.deliverMs.p99)}`);
     print(`  operator CPU ${churnResult.cpuSeconds} s = ${churnResult.cpuSecondsPer1000} CPU-s per 1,000 notifications (control plane: ${churnResult.controlPlaneCpuSeconds} CPU-s); RSS max ${churnResult.maxRssMiB} MiB (VmHWM ${churnResult.peakRssMiB} MiB); application queue depth at most ${churnPeaks.queue}, messages waiting in the dispatcher at most ${churnPeaks.backlog}`);
+    print(`  the machine was ${Math.round(machineShare * 100)}% busy during the run (both cores): operator ${churnResult.cpuSeconds}, control plane ${churnResult.controlPlaneCpuSeconds}, this load generator and robot ${churnResult.loadGeneratorCpuSeconds}, everything together ${churnResult.machineCpuSeconds} CPU-s`);
     if (N >= 10_000) {
       print(`  targets at 10,000 apps: p99 ≤ 100 ms — ${verdict(d.p99, 100, 'ms')}; ≤ 2 CPU-s per 1,000 — ${verdict(churnResult.cpuSecondsPer1000, 2, 'CPU-s')}; RSS ≤ 256 MB — ${verdict(churnResult.maxRssMiB, 256, 'MiB')}`);
     }

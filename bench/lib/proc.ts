@@ -74,3 +74,11 @@ export class ProcessSampler {
     clearInterval(this.timer);
   }
 }
+
+/** Busy and total CPU seconds of the whole machine so far (all cores, from /proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy: busy / clockTicks(), total: (busy + idle! + iowait!) / clockTicks() };
+}
