@@ -79,6 +79,9 @@ export class AppReconciler {
   private readonly written = new Map<string, { resourceVersion: string; notified: string | undefined; outbox: string | undefined }>();
   private readonly locks = new KeyedMutex();
   private readonly appInfo = new Map<string, Record<string, string>>();
+  /** What each app looked like when it was last evaluated, to skip the echoes of herald's own writes. */
+  private readonly evaluated = new Map<string, string>();
+  private configEpoch = 0;
   private readonly now: () => Date;
 
   constructor(private readonly deps: AppReconcilerDeps) {
@@ -88,6 +91,12 @@ export class AppReconciler {
   /** Forget everything written: a new leader starts from what the API server says. */
   reset(): void {
     this.written.clear();
+    this.evaluated.clear();
+  }
+
+  /** Triggers, templates or channels changed: every app is worth evaluating again. */
+  configChanged(): void {
+    this.configEpoch++;
   }
 
   private involved(app: Application): InvolvedObject {
@@ -143,6 +152,7 @@ export class AppReconciler {
     this.updateAppInfo(key, app);
     if (!app) {
       this.written.delete(key);
+      this.evaluated.delete(key);
       return;
     }
     if (!this.deps.isLeader()) return;
@@ -173,6 +183,12 @@ export class AppReconciler {
       this.deps.events.record(this.involved(app), 'Warning', EventReasons.SubscriptionInvalid, problem);
     }
     if (routes.length === 0) return;
+    // Without spec/status changes (metadata.generation counts both, as the Application
+    // has no status subresource) and without configuration changes, a new evaluation
+    // can only differ through notified(); the usual case is the echo of herald's own
+    // annotation patch, two per notification.
+    const evaluationKey = this.evaluationKey(app, state);
+    if (this.evaluated.get(key) === evaluationKey && !this.routesReadLedger(routes.map((route) => route.trigger), appNamespace)) return;
     const initiator = initiatorOf(app);
     const decision = decide({
       app: app as unknown as Record<string, any>,
@@ -209,7 +225,10 @@ export class AppReconciler {
       this.deps.events.record(this.involved(app), 'Warning', EventReasons.NotificationFailed, `trigger ${problem.trigger}${where}: ${problem.message}`);
       this.deps.log.warn('cannot notify', { app: key, trigger: problem.trigger, template: problem.template, channel: problem.channel?.name, error: problem.message });
     }
-    if (decision.newEntries.length === 0 && decision.rearmed.length === 0 && decision.rearmPending.length === 0) return;
+    if (decision.newEntries.length === 0 && decision.rearmed.length === 0 && decision.rearmPending.length === 0) {
+      this.evaluated.set(key, evaluationKey);
+      return;
+    }
 
     const outbox: Outbox = { ...state.outbox };
     for (const id of decision.rearmPending) outbox[id] = { ...outbox[id]!, rearm: true };
@@ -218,10 +237,33 @@ export class AppReconciler {
     for (const keyToRearm of decision.rearmed) delete ledger[keyToRearm];
     const written = await this.write(key, app, ledger, outbox);
     if (!written) return;
+    this.evaluated.set(key, evaluationKey);
     for (const { id, entry } of decision.newEntries) {
       this.deps.log.info('notification decided', { app: key, trigger: entry.trigger, template: entry.template, channel: `${entry.channelNamespace}/${entry.channel}` });
       this.deps.dispatch(key, id, entry);
     }
+  }
+
+  private evaluationKey(app: Application, state: AppState): string {
+    const annotations = { ...app.metadata.annotations };
+    delete annotations[ANNOTATIONS.notified];
+    delete annotations[ANNOTATIONS.outbox];
+    const metadata = app.metadata as Application['metadata'] & { generation?: number; deletionTimestamp?: string };
+    // A delivered message normally moves its key from the outbox to the ledger, which
+    // suppresses the same things; a re-armed one leaves no key behind, so its leaving
+    // the outbox may let the condition send again.
+    const rearmed = Object.keys(state.outbox).filter((id) => state.outbox[id]!.rearm);
+    return JSON.stringify([this.configEpoch, metadata.generation, metadata.deletionTimestamp, app.metadata.labels, annotations, rearmed]);
+  }
+
+  /** Whether any routed trigger calls notified(), whose answer changes with the ledger alone. */
+  private routesReadLedger(triggers: string[], appNamespace: string): boolean {
+    const { store, controlNamespace } = this.deps;
+    return triggers.some((name) => {
+      const ref = resolveScoped(store.triggers, appNamespace, controlNamespace, name);
+      const compiled = ref ? store.triggers.get(ref.namespace, ref.name)?.compiled : undefined;
+      return compiled?.conditions.some((condition) => /\bnotified\s*\(/.test(`${condition.when} ${condition.oncePer ?? ''}`)) ?? false;
+    });
   }
 
   /** One merge patch of both annotations; remembers what it wrote until the cache has it. */

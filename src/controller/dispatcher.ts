@@ -42,7 +42,10 @@ export interface DispatchCallbacks {
   channelProblem(problem: { reason: string; message: string } | undefined): void;
 }
 
-const WINDOW_MS = 60_000;
+// DingTalk counts a message when it receives it, somewhere between our sending and its
+// answer; each send is counted from when the answer came, plus a margin, so that our
+// window never opens before DingTalk's does (exceeding mutes the robot for 10 minutes).
+const WINDOW_MS = 61_000;
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
 const PAUSED_PROBE_MS = 10 * 60_000;
@@ -198,14 +201,19 @@ export class ChannelDispatcher {
     }
   }
 
+  /** Moves a send's slot to when its answer arrived (sends are one at a time, so it is the last). */
+  private answered(slot: number): void {
+    if (slot === this.sentAt.length - 1) this.sentAt[slot] = this.now();
+  }
+
   private stillQueued(item: DispatchItem): boolean {
     return this.items.get(`${item.appKey}\u0000${item.id}`) === item;
   }
 
   private async sendOne(runtime: ChannelRuntime, item: DispatchItem): Promise<void> {
-    this.sentAt.push(this.now());
+    const slot = this.sentAt.push(this.now()) - 1;
     try {
-      const receipt = await runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal);
+      const receipt = await runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal).finally(() => this.answered(slot));
       if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
       this.callbacks.channelProblem(undefined);
       await this.callbacks.delivered([item], receipt.response);
@@ -215,9 +223,11 @@ export class ChannelDispatcher {
   }
 
   private async sendDigest(runtime: ChannelRuntime, items: DispatchItem[]): Promise<void> {
-    this.sentAt.push(this.now());
+    const slot = this.sentAt.push(this.now()) - 1;
     try {
-      const receipt = await runtime.channel.sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal);
+      const receipt = await runtime.channel
+        .sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal)
+        .finally(() => this.answered(slot));
       const included = items.slice(0, receipt.included);
       for (const item of included) if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
       this.metrics.digests.inc({ channel: this.name });

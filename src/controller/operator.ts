@@ -258,6 +258,7 @@ export class Operator {
   // ---- reconcile loops -------------------------------------------------------
 
   private scopeChanged(namespace: string): void {
+    this.apps.configChanged();
     this.pendingScopes.add(namespace);
     if (this.scopeTimer) return;
     // Coalesce bursts (a kubectl apply of many resources) into one pass over the apps.
