@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import type { NotificationTriggerSpec } from '../api/generated.js';
+import { closestName } from '../suggest.js';
 import { declaredFieldsAt } from './app-schema.js';
 import { triggerEnvironment } from './environment.js';
 
@@ -151,7 +152,7 @@ function suggestion(node: CelError['node'], field: string): string {
   const path = appPath(node.args[0] as ASTNode);
   const known = path && declaredFieldsAt(path);
   if (!known) return '';
-  const best = closest(field, known);
+  const best = closestName(field, known);
   return best ? ` (did you mean '${best}'?)` : ` (known fields: ${known.join(', ')})`;
 }
 
@@ -166,27 +167,7 @@ function appPath(node: ASTNode | undefined): string[] | undefined {
   return n && n.op === 'id' && n.args === 'app' ? path : undefined;
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
-}
 
 function position(text: string, offset: number): { line?: number; column: number } {
   const at = Math.max(0, Math.min(offset, text.length));
