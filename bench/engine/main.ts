@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { repoRoot } from '../../test/support/controlplane/install.js';
 import { startDingTalkRobot, type ReceivedRequest } from '../../test/support/dingtalk-robot.js';
+import { seededRandom } from '../../test/support/random.js';
 import { parseExposition, sumOf, type Sample } from '../../test/support/scrape.js';
 import { startBenchCluster } from '../lib/controlplane.js';
 import { printSummary, summariseProfile, type ProfileSummary } from '../lib/cpuprofile.js';
@@ -75,17 +76,6 @@ function parseOptions(argv: string[]): Options {
 
 // ---- helpers ---------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so that runs pick the same apps in the same order. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(count: number, rand: () => number): number[] {
   const list = Array.from({ length: count }, (_, i) => i);
@@ -221,7 +211,7 @@ async function main(): Promise<number> {
   const N = options.apps;
   const print = printer(`engine N=${N}`);
   const startedAt = new Date();
-  const rand = random(options.seed);
+  const rand = seededRandom(options.seed);
   print(`${startedAt.toISOString()} — ${N} Applications, churn ${options.rate}/s for ${options.duration} s, mass sync of ${options.mass}`);
   print(`machine: ${JSON.stringify(machine())}; the control plane, the operator and this load generator (with the robot) share it`);
 

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/support/controlplane/install.js';
-import { spawnTied, terminate } from '../../test/support/process.js';
+import { forEachLine, spawnTied, terminate } from '../../test/support/process.js';
 
 export interface LogRecord {
   time?: string;
@@ -65,24 +65,17 @@ export class BenchOperator {
     const mono = Number(process.hrtime.bigint() / 1000n);
     const child = spawnTied(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const operator = new BenchOperator(child, spawnedAt, mono);
-    for (const stream of [child.stdout, child.stderr]) {
-      let rest = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        rest += chunk;
-        const lines = rest.split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) {
-          if (!line) continue;
-          try {
-            operator.records.push(JSON.parse(line) as LogRecord);
-          } catch {
-            operator.records.push({ msg: line, level: 'raw' });
-          }
+    forEachLine(child, (lines) => {
+      for (const line of lines) {
+        if (!line) continue;
+        try {
+          operator.records.push(JSON.parse(line) as LogRecord);
+        } catch {
+          operator.records.push({ msg: line, level: 'raw' });
         }
-        for (const listener of operator.listeners.splice(0)) listener();
-      });
-    }
+      }
+      for (const listener of operator.listeners.splice(0)) listener();
+    });
     return operator;
   }
 

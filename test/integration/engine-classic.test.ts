@@ -2,7 +2,7 @@
 // going Running → Succeeded + Healthy → Degraded, one message per trigger, each once.
 import test from 'ava';
 import { startOperator } from '../support/operator.js';
-import { CHANNEL, markdownOf, setupScenario, triggerOf } from '../support/scenario.js';
+import { CHANNEL, markdownOf, playClassicScenario, setupScenario, triggerOf } from '../support/scenario.js';
 import { REVISIONS } from '../support/fixtures/apps.js';
 import { sleep } from '../support/wait.js';
 
@@ -12,19 +12,7 @@ test('Running → Succeeded+Healthy → Degraded sends each catalog trigger once
   const operator = await startOperator({ controlNamespace: namespace });
   t.teardown(() => operator.stop());
 
-  await scenario.createApp({
-    name: 'guestbook',
-    phase: null,
-    syncStatus: 'OutOfSync',
-    healthStatus: 'Healthy',
-    annotations: { 'herald.gitops.dev/subscribe.on-health-degraded': CHANNEL },
-  });
-  await scenario.setStatus('guestbook', { phase: 'Running', revision: REVISIONS.first, initiatedBy: 'alice' });
-  await robot.waitForAccepted(1);
-  await scenario.setStatus('guestbook', { phase: 'Succeeded', healthStatus: 'Healthy', revision: REVISIONS.first, initiatedBy: 'alice' });
-  await robot.waitForAccepted(3);
-  await scenario.setStatus('guestbook', { phase: 'Succeeded', healthStatus: 'Degraded', healthMessage: 'Deployment "guestbook-ui" exceeded its progress deadline', revision: REVISIONS.first, initiatedBy: 'alice' });
-  await robot.waitForAccepted(4);
+  await playClassicScenario(scenario);
   await sleep(2000);
 
   const sent = robot.accepted().map(triggerOf);

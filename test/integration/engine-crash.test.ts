@@ -8,7 +8,7 @@ import { Informer } from '../../src/kube/informer.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { testCluster } from '../support/cluster.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
-import { CHANNEL, assertNoSecretsIn, markdownOf, setupScenario } from '../support/scenario.js';
+import { REVISION_SUBSCRIPTION, assertNoSecretsIn, revisionMessages, setupScenario, useRevisionTrigger } from '../support/scenario.js';
 import { waitFor } from '../support/wait.js';
 
 const APPS = 50;
@@ -19,22 +19,7 @@ test('three SIGKILLs during a burst of 200 notifications lose nothing and repeat
   const scenario = await setupScenario(t, import.meta.url, { perMinute: 10_000, robotPerMinute: 100_000 });
   const { namespace, robot } = scenario;
   const cluster = testCluster();
-  cluster.kubectlOrThrow(['patch', '-n', namespace, 'dingtalkchannel', CHANNEL, '--type=merge', '-p', '{"spec":{"subscriptions":null}}']);
-  scenario.applyYaml(`apiVersion: herald.gitops.dev/v1alpha1
-kind: NotificationTemplate
-metadata: {name: revision}
-spec:
-  dingtalk: {msgType: markdown, title: "ArgoCD {{ app.metadata.name }}", text: "ArgoCD {{ app.metadata.name }} {{ app.status.sync.revision }}"}
----
-apiVersion: herald.gitops.dev/v1alpha1
-kind: NotificationTrigger
-metadata: {name: on-revision}
-spec:
-  conditions:
-    - when: has(app.status.sync.revision)
-      oncePer: app.status.sync.revision
-      send: [revision]
-`);
+  useRevisionTrigger(scenario);
 
   // Watch the apps from the test: every outbox entry that ever existed is recorded.
   const seenInOutbox = new Set<string>();
@@ -62,7 +47,7 @@ spec:
   const output: string[] = [];
   let operator: RunningOperator = await startOperator({ controlNamespace: namespace }, output);
   t.teardown(() => operator.kill());
-  const received = () => robot.accepted().map((request) => markdownOf(request).text.replace(/^ArgoCD /, ''));
+  const received = () => revisionMessages(robot);
   const finalRevision = new Map<string, string>();
   const change = async (round: number) => {
     const names = Array.from({ length: APPS }, (_, i) => i);
@@ -72,7 +57,7 @@ spec:
           const name = `app-${app}`;
           const rev = revision(app, round);
           finalRevision.set(name, rev);
-          if (round === 1) await scenario.createApp({ name, revision: rev, annotations: { 'herald.gitops.dev/subscribe.on-revision': CHANNEL } });
+          if (round === 1) await scenario.createApp({ name, revision: rev, annotations: REVISION_SUBSCRIPTION });
           else await scenario.setStatus(name, { revision: rev });
         }),
       );

@@ -7,10 +7,9 @@ import { HERALD_GROUP, HERALD_VERSION, KINDS } from '../../src/api/groups.js';
 import { testCluster } from '../support/cluster.js';
 import { startOperator } from '../support/operator.js';
 import { promtoolCheckMetrics } from '../support/promtool.js';
-import { CHANNEL, setupScenario, triggerOf } from '../support/scenario.js';
+import { CHANNEL, playClassicScenario, setupScenario, triggerOf } from '../support/scenario.js';
 import { delta, scrape, sumOf } from '../support/scrape.js';
 import { heraldServiceAccount } from '../support/serviceaccount.js';
-import { REVISIONS } from '../support/fixtures/apps.js';
 import { waitFor } from '../support/wait.js';
 import { githubPush } from '../support/webhook-payloads.js';
 import { deliver, refreshedApps, writeWebhookSecret } from './webhook-support.js';
@@ -37,19 +36,7 @@ test('as its ServiceAccount, herald notifies, records, refreshes and elects itse
   const before = await scrape(metricsUrl);
 
   // The classic scenario: Running → Succeeded + Healthy → Degraded.
-  await scenario.createApp({
-    name: 'guestbook',
-    phase: null,
-    syncStatus: 'OutOfSync',
-    healthStatus: 'Healthy',
-    annotations: { 'herald.gitops.dev/subscribe.on-health-degraded': CHANNEL },
-  });
-  await scenario.setStatus('guestbook', { phase: 'Running', revision: REVISIONS.first, initiatedBy: 'alice' });
-  await robot.waitForAccepted(1);
-  await scenario.setStatus('guestbook', { phase: 'Succeeded', healthStatus: 'Healthy', revision: REVISIONS.first, initiatedBy: 'alice' });
-  await robot.waitForAccepted(3);
-  await scenario.setStatus('guestbook', { phase: 'Succeeded', healthStatus: 'Degraded', revision: REVISIONS.first, initiatedBy: 'alice' });
-  await robot.waitForAccepted(4);
+  await playClassicScenario(scenario);
   t.deepEqual(robot.accepted().map(triggerOf).sort(), ['on-deployed', 'on-health-degraded', 'on-sync-running', 'on-sync-succeeded']);
 
   // A signed GitHub push for the app's repository refreshes it.

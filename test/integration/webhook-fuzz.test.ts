@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { signBody } from '../../src/webhook/signature.js';
 import { createTestNamespace, testCluster } from '../support/cluster.js';
+import { seededRandom } from '../support/random.js';
 import { buildApp } from '../support/fixtures/apps.js';
 import { waitFor } from '../support/wait.js';
 import {
@@ -37,19 +38,8 @@ const SECRET = {
   gogs: 'fuzz-gogs-secret',
 };
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const chance = (p: number) => random() < p;

@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './controlplane/install.js';
-import { spawnTied, terminate, exited } from './process.js';
+import { exited, forEachLine, spawnTied, terminate } from './process.js';
 import { testCluster } from './cluster.js';
 import { waitFor } from './wait.js';
 
@@ -70,18 +70,7 @@ export async function startOperator(options: OperatorOptions, sharedOutput: stri
   const output = sharedOutput;
   const parsed: Array<Record<string, unknown>> = [];
   let parsedUpTo = 0;
-  const collect = (stream: NodeJS.ReadableStream | null) => {
-    let rest = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      rest += chunk;
-      const lines = rest.split('\n');
-      rest = lines.pop()!;
-      output.push(...lines);
-    });
-  };
-  collect(child.stdout);
-  collect(child.stderr);
+  forEachLine(child, (lines) => output.push(...lines));
   const records = () => {
     if (parsedUpTo < output.length) {
       for (const line of output.slice(parsedUpTo)) {

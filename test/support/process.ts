@@ -24,3 +24,17 @@ export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<
   await gone;
   clearTimeout(timer);
 }
+
+/** Calls `onLines` with the complete lines of each chunk a child prints on stdout and stderr. */
+export function forEachLine(child: ChildProcess, onLines: (lines: string[]) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      rest += chunk;
+      const lines = rest.split('\n');
+      rest = lines.pop()!;
+      onLines(lines);
+    });
+  }
+}

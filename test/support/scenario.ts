@@ -8,7 +8,7 @@ import type { ExecutionContext } from 'ava';
 import { createTestNamespace, testCluster } from './cluster.js';
 import { repoRoot } from './controlplane/install.js';
 import { startDingTalkRobot, type DingTalkRobotServer, type ReceivedRequest } from './dingtalk-robot.js';
-import { buildApp, type AppOptions, type Application } from './fixtures/apps.js';
+import { buildApp, REVISIONS, type AppOptions, type Application } from './fixtures/apps.js';
 
 export const CHANNEL = 'dingtalk-ops';
 
@@ -133,4 +133,58 @@ export function readyOf(namespace: string, resource: string, name: string): { st
   };
   const ready = object.status?.conditions?.find((condition) => condition.type === 'Ready');
   return { status: ready?.status, reason: ready?.reason, message: ready?.message, lastError: object.status?.lastError };
+}
+
+/**
+ * Replaces the catalog routing with one trigger, `on-revision`, that sends once per
+ * synced revision the text "ArgoCD <app> <revision>": tests then know exactly which
+ * message each change is worth. Apps subscribe with the annotation in REVISION_SUBSCRIPTION.
+ */
+export function useRevisionTrigger(scenario: Scenario): void {
+  testCluster().kubectlOrThrow(['patch', '-n', scenario.namespace, 'dingtalkchannel', CHANNEL, '--type=merge', '-p', '{"spec":{"subscriptions":null}}']);
+  scenario.applyYaml(`apiVersion: herald.gitops.dev/v1alpha1
+kind: NotificationTemplate
+metadata: {name: revision}
+spec:
+  dingtalk: {msgType: text, text: "ArgoCD {{ app.metadata.name }} {{ app.status.sync.revision }}"}
+---
+apiVersion: herald.gitops.dev/v1alpha1
+kind: NotificationTrigger
+metadata: {name: on-revision}
+spec:
+  conditions:
+    - when: has(app.status.sync.revision)
+      oncePer: app.status.sync.revision
+      send: [revision]
+`);
+}
+
+export const REVISION_SUBSCRIPTION = { 'herald.gitops.dev/subscribe.on-revision': CHANNEL };
+
+/** "<app> <revision>" of each accepted on-revision message, in arrival order. */
+export function revisionMessages(robot: DingTalkRobotServer): string[] {
+  return robot.accepted().map((request) => String((request.json as { text?: { content?: string } }).text?.content ?? '').replace(/^ArgoCD /, ''));
+}
+
+/**
+ * Issue 4's classic story on a new app `guestbook` (subscribed to on-health-degraded by
+ * annotation): never synced → sync Running → Succeeded + Healthy → Degraded, waiting
+ * after each step for its messages (1, then 2, then 1).
+ */
+export async function playClassicScenario(scenario: Scenario): Promise<void> {
+  const { robot } = scenario;
+  const revision = REVISIONS.first;
+  await scenario.createApp({
+    name: 'guestbook',
+    phase: null,
+    syncStatus: 'OutOfSync',
+    healthStatus: 'Healthy',
+    annotations: { 'herald.gitops.dev/subscribe.on-health-degraded': CHANNEL },
+  });
+  await scenario.setStatus('guestbook', { phase: 'Running', revision, initiatedBy: 'alice' });
+  await robot.waitForAccepted(1);
+  await scenario.setStatus('guestbook', { phase: 'Succeeded', healthStatus: 'Healthy', revision, initiatedBy: 'alice' });
+  await robot.waitForAccepted(3);
+  await scenario.setStatus('guestbook', { phase: 'Succeeded', healthStatus: 'Degraded', healthMessage: 'Deployment "guestbook-ui" exceeded its progress deadline', revision, initiatedBy: 'alice' });
+  await robot.waitForAccepted(4);
 }
