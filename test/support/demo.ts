@@ -23,7 +23,7 @@ import type { OutgoingMessage } from '../../src/channels/channel.js';
 import { buildDingTalkBody } from '../../src/channels/dingtalk.js';
 import { ControlPlane } from './controlplane/controlplane.js';
 import { installBaseCrds, repoRoot } from './controlplane/install.js';
-import { formatMessageForHumans, startDingTalkRobot, type DingTalkRobotServer, type ReceivedRequest } from './dingtalk-robot.js';
+import { describeAnswer, type DingTalkRobotServer, formatMessageForHumans, type ReceivedRequest, startDingTalkRobot } from './dingtalk-robot.js';
 import { buildApp, REVISIONS, type AppOptions } from './fixtures/apps.js';
 import { spawnTied, terminate } from './process.js';
 import { gitlabPush } from './webhook-payloads.js';
@@ -139,17 +139,7 @@ function watchCollection(kc: KubeConfig, path: string, onEvent: (type: string, o
 }
 
 function describeRobotRequest(request: ReceivedRequest): string {
-  const answer = request.answer;
-  const outcome =
-    answer === undefined
-      ? 'pending'
-      : answer.kind === 'closed'
-        ? `connection closed (${answer.why})`
-        : answer.errcode === 0
-          ? 'accepted (errcode 0)'
-          : answer.errcode !== undefined
-            ? `refused: errcode ${answer.errcode} ${answer.errmsg ?? ''}`
-            : `HTTP ${answer.status}`;
+  const outcome = request.accepted ? 'accepted (errcode 0)' : describeAnswer(request);
   const signed = request.query.sign ? 'signed' : 'unsigned';
   const body = request.json === undefined ? '(body is not JSON)' : formatMessageForHumans(request.json).trimEnd();
   return `DingTalk message #${request.seq} (${signed}) → ${outcome}\n${indent(body)}`;
@@ -331,37 +321,35 @@ async function main(): Promise<void> {
   // Watch the Application and herald's Events as they change.
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfigPath);
-  const seenOutbox = new Set<string>();
-  const seenLedger = new Set<string>();
+  const seenOutbox = new Map<string, { trigger: string; channel: string; key: string }>();
   const delivered = new Set<string>();
+  const deliveredTriggers = new Set<string>();
   let refreshSeen: string | undefined;
   const stopAppWatch = watchCollection(kc, `/apis/argoproj.io/v1alpha1/namespaces/${NAMESPACE}/applications`, (type, object) => {
     if (type === 'BOOKMARK' || object?.metadata?.name !== APP) return;
     const annotations = (object.metadata.annotations ?? {}) as AppAnnotations;
+    let outbox: Record<string, { trigger: string; channel: string; key: string; body: OutgoingMessage }>;
+    let ledger: Record<string, number>;
     try {
-      const outbox = JSON.parse(annotations['herald.gitops.dev/outbox'] ?? '{}') as Record<string, { trigger: string; channel: string; body: OutgoingMessage }>;
-      for (const [id, entry] of Object.entries(outbox)) {
-        if (seenOutbox.has(id)) continue;
-        seenOutbox.add(id);
-        say('📝', `herald decided: ${entry.trigger} → ${entry.channel}; the rendered message is now in the Application's herald.gitops.dev/outbox annotation` +
-          (realUrl ? `\n${indent(readableOutboxBody(entry.body))}` : ''));
-      }
+      outbox = JSON.parse(annotations['herald.gitops.dev/outbox'] ?? '{}');
+      ledger = JSON.parse(annotations['herald.gitops.dev/notified'] ?? '{}');
     } catch {
-      // a partial annotation: the next event has the whole one
+      return; // a partial annotation: the next event has the whole one
     }
-    try {
-      const ledger = JSON.parse(annotations['herald.gitops.dev/notified'] ?? '{}') as Record<string, number>;
-      for (const key of Object.keys(ledger)) {
-        if (seenLedger.has(key)) continue;
-        seenLedger.add(key);
-        const parts = key.split(':');
-        const channel = parts.at(-1)!;
-        const trigger = parts.at(-3)!;
-        delivered.add(trigger);
-        say('📒', `DingTalk accepted ${trigger} → ${channel}: moved from the outbox into the send ledger herald.gitops.dev/notified`);
-      }
-    } catch {
-      // as above
+    for (const [id, entry] of Object.entries(outbox)) {
+      if (seenOutbox.has(id)) continue;
+      seenOutbox.set(id, entry);
+      say('📝', `herald decided: ${entry.trigger} → ${entry.channel}; the rendered message is now in the Application's herald.gitops.dev/outbox annotation` +
+        (realUrl ? `\n${indent(readableOutboxBody(entry.body))}` : ''));
+    }
+    // A message leaves the outbox once DingTalk accepted it.
+    for (const [id, entry] of seenOutbox) {
+      if (id in outbox || delivered.has(id)) continue;
+      delivered.add(id);
+      deliveredTriggers.add(entry.trigger);
+      say('📒', entry.key in ledger
+        ? `DingTalk accepted ${entry.trigger} → ${entry.channel}: moved from the outbox into the send ledger herald.gitops.dev/notified`
+        : `DingTalk accepted ${entry.trigger} → ${entry.channel}: out of the outbox (its condition no longer holds, so the ledger keeps nothing for it)`);
     }
     const refresh = annotations['argocd.argoproj.io/refresh'];
     if (refresh && refresh !== refreshSeen) {
@@ -398,7 +386,7 @@ async function main(): Promise<void> {
     await api.patchNamespacedCustomObject({ ...base, name: APP, body: [{ op: 'add', path: '/status', value: status }] }, jsonPatch);
   };
   const expect = async (triggers: string[]) => {
-    await waitUntil(`DingTalk to accept ${triggers.join(', ')}`, () => triggers.every((trigger) => delivered.has(trigger))).catch((error) => {
+    await waitUntil(`DingTalk to accept ${triggers.join(', ')}`, () => triggers.every((trigger) => deliveredTriggers.has(trigger))).catch((error) => {
       throw fail(error);
     });
   };
@@ -461,7 +449,7 @@ async function main(): Promise<void> {
   // Done --------------------------------------------------------------------------
   const messages = robot ? robot.accepted().length : delivered.size;
   heading(`Done: ${messages} DingTalk messages (on-sync-running, on-sync-succeeded, on-deployed, on-health-degraded, on-health-recovered), ` +
-    `each sent once and recorded in the Application's ledger; 1 Git push turned into an Argo CD refresh.`);
+    `each sent once (the outbox emptied, the ledger holding what suppresses a repeat); 1 Git push turned into an Argo CD refresh.`);
   const explain = spawnSync(process.execPath, [join(repoRoot, 'build/src/main.js'), 'trigger', 'run', 'on-deployed', APP, '-n', NAMESPACE], {
     encoding: 'utf8',
     env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },

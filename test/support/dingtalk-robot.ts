@@ -467,19 +467,19 @@ export function formatMessageForHumans(body: unknown): string {
   return lines.join('\n');
 }
 
+/** What the robot did with a request, in a few words: accepted, refused: errcode …, HTTP …, connection closed. */
+export function describeAnswer(request: ReceivedRequest): string {
+  const answer = request.answer;
+  if (answer === undefined) return 'pending';
+  if (answer.kind === 'closed') return `connection closed (${answer.why})`;
+  if (answer.errcode === 0) return 'accepted';
+  if (answer.errcode !== undefined) return `refused: errcode ${answer.errcode} ${answer.errmsg ?? ''}`;
+  return `HTTP ${answer.status}`;
+}
+
 function describe(request: ReceivedRequest): string {
   const time = new Date(request.time).toISOString().slice(11, 19);
-  const answer = request.answer;
-  const outcome =
-    answer === undefined
-      ? 'pending'
-      : answer.kind === 'closed'
-        ? `connection closed (${answer.why})`
-        : answer.errcode !== undefined
-          ? answer.errcode === 0
-            ? 'accepted'
-            : `refused: errcode ${answer.errcode} ${answer.errmsg ?? ''}`
-          : `HTTP ${answer.status}`;
+  const outcome = describeAnswer(request);
   const head = `${time} #${request.seq} robot ${request.token ?? '(no token)'}: ${outcome}`;
   return request.json === undefined ? `${head}\n  (body is not JSON: ${JSON.stringify(request.rawBody.slice(0, 200))})` : `${head}\n${indent(formatMessageForHumans(request.json))}`;
 }
