@@ -4,6 +4,7 @@ import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeStaleDirs } from '../support/controlplane/controlplane.js';
 import { repoRoot } from '../support/controlplane/install.js';
 import { waitFor } from '../support/wait.js';
 
@@ -44,5 +45,12 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     await exited;
     await waitFor(() => servers.every((server) => !alive(server.pid)), 'etcd and kube-apiserver to be gone', 20_000);
     for (const server of servers) t.false(alive(server.pid), `${server.command} (${server.pid}) is gone`);
+    // SIGINT removes the working folder at once; after SIGKILL the next start does.
+    const dir = /export KUBECONFIG=(\S+)\/kubeconfig/.exec(output)![1]!;
+    if (signal === 'SIGKILL') {
+      t.true(existsSync(dir), 'a killed run cannot remove its own folder');
+      removeStaleDirs();
+    }
+    t.false(existsSync(dir), `${dir} is removed`);
   });
 }

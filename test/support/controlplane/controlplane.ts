@@ -1,6 +1,6 @@
 // A real etcd + kube-apiserver on loopback for tests and the demo.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,8 +39,10 @@ export class ControlPlane {
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const log = options.log ?? ((line: string) => process.stderr.write(`[controlplane] ${line}\n`));
     const binaries = resolveBinaries();
+    removeStaleDirs();
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'herald-cp-'));
     mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'owner.pid'), String(process.pid));
     const pki = generatePki(dir);
     const [etcdClientPort, etcdPeerPort, apiserverPort] = await freePorts(3);
     const processes: ChildProcess[] = [];
@@ -124,6 +126,34 @@ export class ControlPlane {
       rmSync(this.dir, { recursive: true, force: true });
     })();
     return this.stopping;
+  }
+}
+
+/**
+ * A run killed with SIGKILL takes its servers with it (pdeathsig) but cannot remove its
+ * folder; the next start removes folders whose owning process is gone (a folder without
+ * its owner.pid yet is being set up and is left alone).
+ */
+export function removeStaleDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('herald-cp-')) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not ours, or already gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
