@@ -308,7 +308,4 @@ export class AppReconciler {
     return app ? this.involved(app) : undefined;
   }
 
-  describe(entry: OutboxEntry): string {
-    return `trigger ${entry.trigger}, template ${entry.template}, channel ${entry.channel}`;
-  }
 }

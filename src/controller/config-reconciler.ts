@@ -70,11 +70,7 @@ export class ConfigReconciler {
     const { store, sources } = this.deps;
     const object = sources.trigger(namespace, name);
     if (!object) {
-      if (store.triggers.get(namespace, name)) {
-        store.triggers.delete(namespace, name);
-        this.deps.metrics.resourceReady.remove({ kind: 'NotificationTrigger', namespace, name });
-        this.deps.scopeChanged(namespace);
-      }
+      this.forget('NotificationTrigger', store.triggers, namespace, name);
       return;
     }
     let entry = store.triggers.get(namespace, name);
@@ -103,11 +99,7 @@ export class ConfigReconciler {
     const { store, sources } = this.deps;
     const object = sources.template(namespace, name);
     if (!object) {
-      if (store.templates.get(namespace, name)) {
-        store.templates.delete(namespace, name);
-        this.deps.metrics.resourceReady.remove({ kind: 'NotificationTemplate', namespace, name });
-        this.deps.scopeChanged(namespace);
-      }
+      this.forget('NotificationTemplate', store.templates, namespace, name);
       return;
     }
     let entry = store.templates.get(namespace, name);
@@ -173,12 +165,7 @@ export class ConfigReconciler {
     const object = sources.channel(namespace, name);
     const previous = store.channels.get(namespace, name);
     if (!object) {
-      if (previous) {
-        store.channels.delete(namespace, name);
-        this.deps.metrics.resourceReady.remove({ kind: 'DingTalkChannel', namespace, name });
-        this.deps.scopeChanged(namespace);
-        this.deps.channelChanged(namespace, name);
-      }
+      if (this.forget('DingTalkChannel', store.channels, namespace, name)) this.deps.channelChanged(namespace, name);
       return;
     }
     const { entry: resolved } = this.resolveChannel(object);
@@ -203,6 +190,15 @@ export class ConfigReconciler {
     if (entry.lastSentTime) extra.lastSentTime = entry.lastSentTime;
     extra.lastError = entry.lastError ?? null;
     await this.publish('DingTalkChannel', object, problem, 'Secrets found and well formed', extra);
+  }
+
+  /** A deleted resource leaves the store and the metrics; the apps it reached are re-evaluated. */
+  private forget(kind: HeraldKind, scoped: { get(namespace: string, name: string): unknown; delete(namespace: string, name: string): void }, namespace: string, name: string): boolean {
+    if (!scoped.get(namespace, name)) return false;
+    scoped.delete(namespace, name);
+    this.deps.metrics.resourceReady.remove({ kind, namespace, name });
+    this.deps.scopeChanged(namespace);
+    return true;
   }
 
   /** Writes status when it changed (leader only) and emits an Event when Ready flips. */

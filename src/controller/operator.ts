@@ -69,6 +69,7 @@ export class Operator {
   private webhook: WebhookReceiver | undefined;
   private webhookSecrets: WebhookSecretsSource | undefined;
   private synced = false;
+  private appWorkersStarted = false;
   private scopeTimer: NodeJS.Timeout | undefined;
   private readonly pendingScopes = new Set<string>();
   private readonly channelStatusTimers = new Map<string, NodeJS.Timeout>();
@@ -259,6 +260,8 @@ export class Operator {
 
   private scopeChanged(namespace: string): void {
     this.apps.configChanged();
+    // Until the app workers start, every app is queued anyway: no second pass.
+    if (!this.appWorkersStarted) return;
     this.pendingScopes.add(namespace);
     if (this.scopeTimer) return;
     // Coalesce bursts (a kubectl apply of many resources) into one pass over the apps.
@@ -505,8 +508,9 @@ export class Operator {
     );
     for (const key of configKeys) await this.handleConfigKey(key);
     this.configQueue.run(2, (key) => this.handleConfigKey(key));
+    // The initial lists already queued every app (informer 'add' events).
+    this.appWorkersStarted = true;
     this.appQueue.run(config.workers, (key) => this.handleAppKey(key));
-    for (const app of this.allApps()) this.appQueue.add(appKeyOf(app.metadata.namespace!, app.metadata.name!));
 
     if (config.webhookPort !== undefined && this.webhookSecrets) {
       const secrets = this.webhookSecrets;

@@ -23,7 +23,6 @@ export interface InformerOptions<T extends KubernetesObject> {
   fieldSelector?: string;
   /** How long the API server keeps one watch open before closing it (default 300). */
   watchTimeoutSeconds?: number;
-  pageSize?: number;
   log: Logger;
   onRestart?: () => void;
 }

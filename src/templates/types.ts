@@ -1,30 +1,16 @@
 // The result of rendering a NotificationTemplate: plain data, no channel format yet.
 // Channels turn it into their own request body (objects, serialised once).
+import type { NotificationTemplateSpec } from '../api/generated.js';
 
-export interface RenderedButton {
-  title: string;
-  actionURL: string;
-}
+// The rendered DingTalk message has exactly the shape of spec.dingtalk (every string
+// rendered), with msgType resolved; derived from the CRD so the two cannot drift.
+type DingTalkSpec = NonNullable<NotificationTemplateSpec['dingtalk']>;
 
-export interface RenderedLink {
-  title: string;
-  messageURL: string;
-  picURL?: string;
-}
+export type RenderedButton = NonNullable<DingTalkSpec['btns']>[number];
 
-export interface RenderedDingTalk {
-  msgType: 'markdown' | 'text' | 'link' | 'actionCard' | 'feedCard';
-  title?: string;
-  text?: string;
-  messageURL?: string;
-  picURL?: string;
-  singleTitle?: string;
-  singleURL?: string;
-  btnOrientation?: '0' | '1';
-  btns?: RenderedButton[];
-  links?: RenderedLink[];
-  at?: { mobiles?: string[]; userIds?: string[]; all?: boolean; initiator?: boolean };
-}
+export type RenderedLink = NonNullable<DingTalkSpec['links']>[number];
+
+export type RenderedDingTalk = Omit<DingTalkSpec, 'msgType'> & { msgType: NonNullable<DingTalkSpec['msgType']> };
 
 export interface RenderedNotification {
   /** Plain-text fallback (spec.message), if the template has one. */

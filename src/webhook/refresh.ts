@@ -1,8 +1,9 @@
 // How herald asks Argo CD to refresh an Application: the same merge patch the
 // `argocd app get --refresh` command writes, on metadata.annotations only, so it can
 // never conflict with Argo CD's own writes to spec or status.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { ANNOTATIONS, APPLICATIONS, ARGO_GROUP, ARGO_VERSION } from '../api/groups.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ANNOTATIONS } from '../api/groups.js';
+import { KubeWriter } from '../kube/patch.js';
 import { errorMessage } from '../errors.js';
 import { RefreshError } from './errors.js';
 import type { ApplicationRef } from './types.js';
@@ -16,14 +17,10 @@ export function refreshPatch(type: RefreshType = 'normal'): { metadata: { annota
 
 /** A `refresh` function for startWebhookReceiver that patches Applications through the API server. */
 export function createApplicationRefresher(kc: KubeConfig, type: RefreshType = 'normal'): (app: ApplicationRef) => Promise<void> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const writer = new KubeWriter(kc);
   return async (app) => {
     try {
-      await api.patchNamespacedCustomObject(
-        { group: ARGO_GROUP, version: ARGO_VERSION, plural: APPLICATIONS, namespace: app.namespace, name: app.name, body: refreshPatch(type) },
-        merge,
-      );
+      await writer.patchAppAnnotations(app.namespace, app.name, refreshPatch(type).metadata.annotations);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       throw new RefreshError(app, `refresh of Application ${app.namespace}/${app.name} failed${typeof code === 'number' ? ` (HTTP ${code})` : ''}: ${errorMessage(error).slice(0, 300)}`, { cause: error });
