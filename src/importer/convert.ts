@@ -8,8 +8,8 @@ import type { DingTalkChannel, DingTalkChannelSpec, NotificationTemplate, Notifi
 import { maskUrl } from '../secrets.js';
 import { compileTemplate, formatTemplateErrors } from '../templates/index.js';
 import { compileTrigger, formatTriggerErrors } from '../triggers/index.js';
-import { exprToCel } from './expr.js';
-import { goTemplateToNunjucks, splitActions } from './gotemplate.js';
+import { exprToCel } from './expr/index.js';
+import { goTemplateToNunjucks, splitActions } from './gotemplate/index.js';
 import { parseLabelSelector } from './selector.js';
 
 export interface ImportOptions {
