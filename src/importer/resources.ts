@@ -1,0 +1,30 @@
+// What an import produces: herald resources (and a channel's Secret), one output file's
+// worth at a time, in the namespace the user chose.
+import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
+
+export interface ImportOptions {
+  /** Namespace of the generated resources (herald's control namespace). */
+  namespace: string;
+  /** argocd-notifications-secret values, to resolve `$key` references in service URLs. */
+  secrets?: Record<string, string>;
+}
+
+export interface SecretStub {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: { name: string; namespace: string };
+  type: 'Opaque';
+  stringData: Record<string, string>;
+}
+
+/** One output file's worth: a resource (and, for a channel, its Secret). */
+export interface ConvertedResource {
+  kind: 'DingTalkChannel' | 'NotificationTemplate' | 'NotificationTrigger';
+  name: string;
+  /** The ConfigMap key it came from. */
+  from: string;
+  objects: Array<DingTalkChannel | NotificationTemplate | NotificationTrigger | SecretStub>;
+}
+
+/** A valid name for a generated resource (the part after `template.` / `trigger.`). */
+export const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
