@@ -4,16 +4,15 @@
 // is in `omitted`, with the reason.
 import type { DingTalkChannel } from '../api/generated.js';
 import { Report } from './report.js';
-import type { ConvertedResource, ImportOptions } from './resources.js';
+import type { ConversionOutput, ImportOptions } from './resources.js';
 import { convertService, type WebhookService } from './services.js';
 import { convertContext, convertSubscriptions } from './subscriptions.js';
 import { convertTemplate } from './templates.js';
 import { convertTrigger } from './triggers.js';
 
-export type { ConvertedResource, ImportOptions, SecretStub } from './resources.js';
+export type { ConversionOutput, ConvertedResource, ImportOptions, SecretStub } from './resources.js';
 
-export interface ImportResult {
-  resources: ConvertedResource[];
+export interface ImportResult extends ConversionOutput {
   /** What was left out, each with its ConfigMap key and the reason. */
   omitted: string[];
   /** Differences in meaning worth knowing. */
@@ -22,15 +21,19 @@ export interface ImportResult {
   nextSteps: string[];
 }
 
+/** The user guide's section on switching from Argo CD's notifications (a docs test checks that it exists). */
+export const MIGRATION_SECTION = { title: 'Moving from Argo CD notifications', link: 'docs/user-guide.md#moving-from-argo-cd-notifications' };
+
 export function convertNotificationsConfigMap(data: Readonly<Record<string, string>>, options: ImportOptions): ImportResult {
   const report = new Report();
-  const resources: ConvertedResource[] = [];
+  const output: ConversionOutput = { resources: [], secrets: [] };
+  const resources = output.resources;
   const keys = Object.keys(data).sort();
 
   // Services first: templates and subscriptions refer to them.
   const dingtalk = new Map<string, WebhookService>();
   for (const key of keys.filter((k) => k.startsWith('service.'))) {
-    const service = convertService(key, data[key]!, options, report, resources);
+    const service = convertService(key, data[key]!, options, report, output);
     if (service) dingtalk.set(service.name, service);
   }
 
@@ -76,5 +79,9 @@ export function convertNotificationsConfigMap(data: Readonly<Record<string, stri
     );
     report.nextStep('If a robot uses custom keywords or signing, add spec.keywords and spec.webhook.signSecretRef to its DingTalkChannel');
   }
-  return { resources, omitted: report.omitted, notes: report.notes, nextSteps: report.nextSteps };
+  report.nextStep(
+    "First start: herald records the current state of every Application instead of sending it, so moving from Argo CD's notifications " +
+      `sends no burst of old news; how to switch over: "${MIGRATION_SECTION.title}" in herald's user guide (${MIGRATION_SECTION.link})`,
+  );
+  return { ...output, omitted: report.omitted, notes: report.notes, nextSteps: report.nextSteps };
 }

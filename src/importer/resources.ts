@@ -7,6 +7,12 @@ export interface ImportOptions {
   namespace: string;
   /** argocd-notifications-secret values, to resolve `$key` references in service URLs. */
   secrets?: Record<string, string>;
+  /**
+   * Put the robots' real webhook URLs (which carry their access tokens) into
+   * `ConversionOutput.secrets`, to be written apart from the manifests. Without it the
+   * manifests hold a placeholder Secret and no token leaves the converter.
+   */
+  includeSecrets?: boolean;
 }
 
 export interface SecretStub {
@@ -17,13 +23,21 @@ export interface SecretStub {
   stringData: Record<string, string>;
 }
 
-/** One output file's worth: a resource (and, for a channel, its Secret). */
+/** One output file's worth: a resource (and, for a channel, its Secret with a placeholder). */
 export interface ConvertedResource {
   kind: 'DingTalkChannel' | 'NotificationTemplate' | 'NotificationTrigger';
   name: string;
   /** The ConfigMap key it came from. */
   from: string;
+  /** Said in the file's header comment. */
+  comment?: string;
   objects: Array<DingTalkChannel | NotificationTemplate | NotificationTrigger | SecretStub>;
+}
+
+/** What an import writes: the manifests, and apart from them the Secrets with real values (only with includeSecrets). */
+export interface ConversionOutput {
+  resources: ConvertedResource[];
+  secrets: SecretStub[];
 }
 
 /** A valid name for a generated resource (the part after `template.` / `trigger.`). */

@@ -1,19 +1,26 @@
 // `service.webhook.<name>` with a DingTalk robot URL → a DingTalkChannel and the
-// Secret that holds the URL. Other services are reported, not converted.
+// Secret that holds the URL. Other services are reported, not converted. The URL
+// carries the robot's access token, so by default the Secret gets a placeholder and
+// the user a kubectl line to fill it in: manifests are meant to be committed.
 import { HERALD_API_VERSION } from '../api/groups.js';
 import type { DingTalkChannel, DingTalkChannelSpec } from '../api/generated.js';
 import { maskUrl } from '../secrets.js';
 import type { Report } from './report.js';
-import type { ConvertedResource, ImportOptions, SecretStub } from './resources.js';
+import type { ConversionOutput, ImportOptions, SecretStub } from './resources.js';
 
 const DINGTALK_HOST = 'oapi.dingtalk.com';
 const DINGTALK_PATH = '/robot/send';
+
+/**
+ * The Secret's url in the written manifests. Not a URL, so that a channel applied
+ * before it is filled in is Ready=False at once ("not a URL") and sends nothing.
+ */
+export const ROBOT_URL_PLACEHOLDER = 'REPLACE_ME';
 
 /** A converted webhook service: the name templates and subscriptions use, and its channel. */
 export interface WebhookService {
   name: string;
   channelName: string;
-  url: string;
 }
 
 function channelNameFor(service: string): string {
@@ -35,8 +42,8 @@ function resolveSecretRefs(text: string, secrets: Record<string, string> | undef
   return { value, unresolved };
 }
 
-/** Converts one `service.*` key; the channel and its Secret go into `resources`. */
-export function convertService(key: string, text: string, options: ImportOptions, report: Report, resources: ConvertedResource[]): WebhookService | undefined {
+/** Converts one `service.*` key; the channel and its Secret go into `output`. */
+export function convertService(key: string, text: string, options: ImportOptions, report: Report, output: ConversionOutput): WebhookService | undefined {
   const about = report.about(key);
   const match = /^service\.([^.]+)\.(.+)$/.exec(key);
   if (!match || match[1] !== 'webhook') {
@@ -80,12 +87,32 @@ export function convertService(key: string, text: string, options: ImportOptions
   const channelName = channelNameFor(name);
   if (channelName !== name) about.note(`the channel is named ${channelName} (Kubernetes names are lower case)`);
   const secretName = `${channelName}-robot`;
-  if (unresolved.length > 0) {
-    report.nextStep(`Secret ${options.namespace}/${secretName} key url: replace ${unresolved.map((u) => `$${u}`).join(', ')} with the value from argocd-notifications-secret`);
-  }
   const spec: DingTalkChannelSpec = { webhook: { urlSecretRef: { name: secretName, key: 'url' } } };
   const channel: DingTalkChannel = { apiVersion: HERALD_API_VERSION, kind: 'DingTalkChannel', metadata: { name: channelName, namespace: options.namespace }, spec };
-  const secret: SecretStub = { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: options.namespace }, type: 'Opaque', stringData: { url } };
-  resources.push({ kind: 'DingTalkChannel', name: channelName, from: key, objects: [channel, secret] });
-  return { name, channelName, url };
+  const secret = (value: string): SecretStub => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: options.namespace }, type: 'Opaque', stringData: { url: value } });
+  if (options.includeSecrets) {
+    output.resources.push({ kind: 'DingTalkChannel', name: channelName, from: key, objects: [channel] });
+    output.secrets.push(secret(url));
+    if (unresolved.length > 0) {
+      report.nextStep(`Secret ${options.namespace}/${secretName} key url: replace ${unresolved.map((u) => `$${u}`).join(', ')} with the value from argocd-notifications-secret`);
+    }
+  } else {
+    const comment = `Secret ${secretName} holds a placeholder: fill it in with the kubectl line herald import printed (no access token is written to these files).`;
+    output.resources.push({ kind: 'DingTalkChannel', name: channelName, from: key, comment, objects: [channel, secret(ROBOT_URL_PLACEHOLDER)] });
+    report.nextStep(fillInSecretStep(key, config.url, secretName, options.namespace));
+  }
+  return { name, channelName };
+}
+
+/** How to put the robot's URL into the placeholder Secret, without the token ever being printed. */
+function fillInSecretStep(key: string, configUrl: string, secretName: string, namespace: string): string {
+  const refs = [...configUrl.matchAll(/\$([A-Za-z0-9_.-]+)/g)].map((m) => m[1]!);
+  const token = refs.length > 0 ? `the value of ${refs.join(', ')} in argocd-notifications-secret` : `the access token in the url of ${key}`;
+  // The URL as the ConfigMap has it, with the token (or its $reference) left for the user to type.
+  const shape = configUrl.replace(/(access_token=)[^&]*/, '$1<token>').replace(/'/g, "'\\''");
+  return (
+    `Secret ${namespace}/${secretName} holds a placeholder, not the robot's URL: herald import writes no access token unless --include-secrets. ` +
+    `After applying the manifests, fill it in, <token> being ${token}:\n` +
+    `      kubectl create secret generic ${secretName} -n ${namespace} --from-literal=url='${shape}' --dry-run=client -o yaml | kubectl apply -f -`
+  );
 }

@@ -2,16 +2,17 @@
 // ConfigMap conversion, checked with herald's own engine (compile, evaluate, render,
 // herald check) rather than by comparing source text alone.
 import test from 'ava';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { NotificationTemplate, NotificationTrigger } from '../../src/api/generated.js';
-import { convertNotificationsConfigMap, exprToCel, goTemplateToNunjucks, parseLabelSelector } from '../../src/importer/index.js';
+import { convertNotificationsConfigMap, exprToCel, goTemplateToNunjucks, MIGRATION_SECTION, parseLabelSelector, ROBOT_URL_PLACEHOLDER } from '../../src/importer/index.js';
 import { checkManifests, loadKindSchemas, parseManifests } from '../../src/manifests/index.js';
 import { compileField, compileTemplate, renderField, renderTemplate, type TemplateContext } from '../../src/templates/index.js';
 import { compileTrigger, evaluateTrigger } from '../../src/triggers/index.js';
 import { classicMessage } from '../fixtures/import/classic-messages.js';
+import { anchors } from '../support/docs/markdown.js';
 import { buildApp, REVISIONS, type AppOptions } from '../support/fixtures/apps.js';
 import { runHerald } from '../support/herald-cli.js';
 
@@ -194,8 +195,30 @@ test('the classic ConfigMap converts completely into resources that pass herald 
       subscriptions: [{ triggers: ['on-sync-running', 'on-sync-succeeded', 'on-deployed', 'on-sync-failed', 'on-health-degraded', 'on-sync-status-unknown'] }],
     },
   });
-  t.deepEqual((channel[1] as { stringData: unknown }).stringData, { url: `https://oapi.dingtalk.com/robot/send?access_token=${CLASSIC_TOKEN}` });
+  // The robot's token stays out of the manifests: their Secret holds a placeholder.
+  t.deepEqual((channel[1] as { stringData: unknown }).stringData, { url: ROBOT_URL_PLACEHOLDER });
+  t.deepEqual(result.secrets, []);
+  t.false(JSON.stringify(result).includes(CLASSIC_TOKEN), 'no token anywhere in the result');
   t.true(result.nextSteps.some((s) => s.includes('--argocd-url https://argocd.example.com')));
+  t.true(result.nextSteps.some((s) => s.includes(`kubectl create secret generic dingtalk-robot -n argocd --from-literal=url='https://oapi.dingtalk.com/robot/send?access_token=<token>'`)));
+  // With includeSecrets the real URL comes apart from the manifests, and the channel's file has no Secret.
+  const withSecrets = convertNotificationsConfigMap(configMapData(CLASSIC), { namespace: 'argocd', includeSecrets: true });
+  t.deepEqual(withSecrets.resources[0]!.objects, [channel[0]]);
+  t.deepEqual(withSecrets.secrets, [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dingtalk-robot', namespace: 'argocd' }, type: 'Opaque', stringData: { url: `https://oapi.dingtalk.com/robot/send?access_token=${CLASSIC_TOKEN}` } },
+  ]);
+  t.false(JSON.stringify(withSecrets.resources).includes(CLASSIC_TOKEN));
+});
+
+test("the next steps say that herald's first start sends no old news, with the user guide's section on moving from Argo CD", (t) => {
+  const result = convertNotificationsConfigMap(configMapData(CLASSIC), { namespace: 'argocd' });
+  const step = result.nextSteps.find((s) => s.startsWith('First start:'));
+  t.truthy(step, result.nextSteps.join('\n'));
+  t.regex(step!, /records the current state of every Application instead of sending it/);
+  t.true(step!.includes(`"${MIGRATION_SECTION.title}" in herald's user guide (${MIGRATION_SECTION.link})`));
+  const [file, anchor] = MIGRATION_SECTION.link.split('#') as [string, string];
+  t.true(anchors(file).has(anchor), `${file} has a section #${anchor}`);
+  t.regex(readFileSync(file, 'utf8'), new RegExp(`^## ${MIGRATION_SECTION.title}$`, 'm'));
 });
 
 test('each converted template renders the message the Go template describes, as structured DingTalk fields', (t) => {
@@ -234,7 +257,7 @@ test('each converted template renders the message the Go template describes, as 
 test('a ConfigMap with unconvertible parts: everything left out is reported; $secret references resolve from argocd-notifications-secret', (t) => {
   const docs = parseAllDocuments(readFileSync(MIXED, 'utf8')).map((d) => d.toJS() as { kind: string; data?: Record<string, string>; stringData?: Record<string, string> });
   const secrets = docs.find((d) => d.kind === 'Secret')!.stringData!;
-  const result = convertNotificationsConfigMap(docs.find((d) => d.kind === 'ConfigMap')!.data!, { namespace: 'ops', secrets });
+  const result = convertNotificationsConfigMap(docs.find((d) => d.kind === 'ConfigMap')!.data!, { namespace: 'ops', secrets, includeSecrets: true });
   const omitted = result.omitted.join('\n');
   for (const expected of [
     /^service\.slack: herald sends to DingTalk robots only/m,
@@ -252,7 +275,7 @@ test('a ConfigMap with unconvertible parts: everything left out is reported; $se
   t.is(result.omitted.length, 9, omitted);
   const channel = result.resources.find((r) => r.kind === 'DingTalkChannel')!;
   t.is(channel.name, 'ding-ops');
-  t.deepEqual((channel.objects[1] as { stringData: unknown }).stringData, { url: `https://oapi.dingtalk.com/robot/send?access_token=${MIXED_TOKEN}` });
+  t.deepEqual(result.secrets.map((secret) => secret.stringData), [{ url: `https://oapi.dingtalk.com/robot/send?access_token=${MIXED_TOKEN}` }]);
   t.deepEqual((channel.objects[0] as { spec: { subscriptions: unknown } }).spec.subscriptions, [
     {
       triggers: ['on-sync-running-long'],
@@ -283,8 +306,54 @@ test('herald import (binary): exit 3 with the report when something is left out;
   t.deepEqual(readdirSync(dir).sort(), ['dingtalkchannel-ding-ops.yaml', 'notificationtemplate-app-commit.yaml', 'notificationtemplate-slack-only.yaml', 'notificationtrigger-on-sync-running-long.yaml']);
   const check = await runHerald(['check', dir]);
   t.is(check.code, 0, check.output);
-  // The user's own value lands in their own Secret file, and nowhere else.
-  t.true(readFileSync(join(dir, 'dingtalkchannel-ding-ops.yaml'), 'utf8').includes(MIXED_TOKEN));
+});
+
+/** Every file below `dir` (hidden ones too) with its text. */
+function filesIn(dir: string): Map<string, string> {
+  return new Map(readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+}
+
+test('herald import (binary): a robot token, inline or from argocd-notifications-secret, is in no file written and never printed; the Secret holds a placeholder', async (t) => {
+  for (const [fixture, token, secret] of [[CLASSIC, CLASSIC_TOKEN, 'dingtalk-robot'], [MIXED, MIXED_TOKEN, 'ding-ops-robot']] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-import-'));
+    const toDir = await runHerald(['import', fixture, '-o', dir]);
+    t.true(toDir.code === 0 || toDir.code === 3, toDir.stderr);
+    const files = filesIn(dir);
+    t.true(files.size >= 4, [...files.keys()].join());
+    for (const [name, text] of files) t.false(text.includes(token), `${fixture}: the token is in ${name}`);
+    t.false(toDir.output.includes(token), `${fixture}: the token is printed`);
+    t.true([...files.values()].some((text) => text.includes(`name: ${secret}`) && text.includes(`url: ${ROBOT_URL_PLACEHOLDER}`)), 'the Secret is written, with the placeholder');
+    // The printed line fills the Secret in; only the token is left to type.
+    t.regex(toDir.stderr, new RegExp(`kubectl create secret generic ${secret} -n argocd --from-literal=url='https://oapi\\.dingtalk\\.com/robot/send\\?access_token=<token>' --dry-run=client -o yaml \\| kubectl apply -f -`));
+    const toStdout = await runHerald(['import', fixture]);
+    t.false(toStdout.output.includes(token), `${fixture}: the token is printed with -o -`);
+    t.regex(toStdout.stdout, new RegExp(`url: ${ROBOT_URL_PLACEHOLDER}`));
+  }
+});
+
+test('herald import --include-secrets (binary): the real URLs only in DIR/secrets.yaml (0600, in .gitignore), with a warning on stderr', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-import-'));
+  writeFileSync(join(dir, '.gitignore'), 'node_modules/');
+  const result = await runHerald(['import', MIXED, '-o', dir, '--include-secrets']);
+  t.is(result.code, 3, result.stderr);
+  t.false(result.output.includes(MIXED_TOKEN), 'the token is never printed');
+  t.regex(result.stderr, new RegExp(`Warning: ${dir}/secrets\\.yaml holds the robots' webhook URLs with their access tokens\\. Do not commit it`));
+  t.notRegex(result.stderr, /holds a placeholder/);
+  const files = filesIn(dir);
+  t.deepEqual([...files.keys()].filter((name) => files.get(name)!.includes(MIXED_TOKEN)), ['secrets.yaml']);
+  const secrets = parseAllDocuments(files.get('secrets.yaml')!).map((d) => d.toJS() as { kind: string; metadata: { name: string }; stringData: { url: string } });
+  t.deepEqual(secrets.map((s) => [s.kind, s.metadata.name, s.stringData.url]), [['Secret', 'ding-ops-robot', `https://oapi.dingtalk.com/robot/send?access_token=${MIXED_TOKEN}`]]);
+  t.is(statSync(join(dir, 'secrets.yaml')).mode & 0o777, 0o600);
+  t.is(files.get('.gitignore'), 'node_modules/\nsecrets.yaml\n');
+  t.false(files.get('dingtalkchannel-ding-ops.yaml')!.includes('kind: Secret'), "the channel's file has no placeholder Secret next to the real one");
+  // Again: the .gitignore line is not repeated.
+  t.is((await runHerald(['import', MIXED, '-o', dir, '--include-secrets'])).code, 3);
+  t.is(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/\nsecrets.yaml\n');
+  // The Secrets need a file of their own: not with the manifests on stdout.
+  const toStdout = await runHerald(['import', MIXED, '--include-secrets']);
+  t.is(toStdout.code, 2);
+  t.regex(toStdout.stderr, /--include-secrets needs -o DIR/);
+  t.false(toStdout.output.includes(MIXED_TOKEN));
 });
 
 test('herald import (binary): stdin, bad input and usage errors', async (t) => {
