@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // herald's single binary: wiring only; each command lives in src/cli/.
-import { UsageError } from './config.js';
+import { UsageError } from './flags.js';
 import { errorMessage } from './errors.js';
 import { commands, mainHelp } from './cli/commands.js';
 

@@ -1,10 +1,9 @@
 // `herald check FILE|DIR…`: validates herald manifests offline, for CI pipelines of
 // GitOps repositories. The checks live in src/manifests; this is the wiring.
-import { UsageError } from '../config.js';
 import { checkManifests, defaultCrdDirectory, formatFinding, loadKindSchemas, loadManifests } from '../manifests/index.js';
-import { cliFlagsHelp, parseCli, type CliFlag } from './args.js';
+import { flagsHelp, parseFlags, UsageError, type FlagSpec } from '../flags.js';
 
-const flags: CliFlag[] = [
+const flags: FlagSpec[] = [
   { name: 'crds', value: 'DIR', help: "Directory of the CRDs to validate against (default: the CRDs herald ships, crds/)" },
   { name: 'quiet', short: 'q', help: 'Print errors only (no notes, no summary)' },
 ];
@@ -23,7 +22,7 @@ Each problem is printed as file:line: Kind/name: field: message. Documents of ot
 kinds are ignored; unknown herald kinds are skipped with a note.
 
 Flags:
-${cliFlagsHelp(flags)}
+${flagsHelp(flags)}
 
 Exit codes: 0 no errors; 1 errors found (or a file cannot be read); 2 usage error.
 
@@ -33,7 +32,7 @@ Examples:
 `;
 
 export async function runCheck(argv: string[]): Promise<number> {
-  const args = parseCli(argv, flags);
+  const args = parseFlags(argv, flags);
   if (args.has('help')) {
     process.stdout.write(checkHelp);
     return 0;

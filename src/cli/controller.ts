@@ -1,5 +1,6 @@
 // `herald controller`: runs the operator until SIGTERM/SIGINT.
-import { controllerConfig, controllerFlags, flagsHelp } from '../config.js';
+import { controllerConfig, controllerFlags } from '../config.js';
+import { flagsHelp, parseFlags } from '../flags.js';
 import { Operator } from '../controller/operator.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { createLogger } from '../observability/logger.js';
@@ -16,7 +17,7 @@ ${flagsHelp(controllerFlags)}
 `;
 
 export async function runController(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (parseFlags(argv, controllerFlags, { env: {} }).has('help')) {
     process.stdout.write(controllerHelp);
     return 0;
   }

@@ -4,11 +4,10 @@
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { UsageError } from '../config.js';
 import { HeraldError } from '../errors.js';
 import { convertNotificationsConfigMap, type ConvertedResource, type ImportResult, type SecretStub } from '../importer/index.js';
 import { maskSecrets, registerSecret } from '../secrets.js';
-import { cliFlagsHelp, parseCli, positionals, type CliFlag } from './args.js';
+import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { DEFAULT_CONTROL_NAMESPACE } from './lookup.js';
 
 /** The input is not an Argo CD notifications ConfigMap. */
@@ -20,7 +19,7 @@ export const EXIT_OMISSIONS = 3;
 /** With --include-secrets: the file in the output directory that holds the real robot URLs. */
 export const SECRETS_FILE = 'secrets.yaml';
 
-const flags: CliFlag[] = [
+const flags: FlagSpec[] = [
   { name: 'output', short: 'o', value: 'DIR|-', default: '-', help: 'Where to write the manifests: a directory (one file per resource, created if needed, files overwritten) or - for stdout' },
   { name: 'namespace', short: 'n', value: 'NAMESPACE', default: DEFAULT_CONTROL_NAMESPACE, help: "Namespace of the generated resources (herald's control namespace, where Argo CD's ConfigMap lived)" },
   { name: 'include-secrets', help: `Write the robots' real webhook URLs (with their access tokens) into DIR/${SECRETS_FILE}, apart from the manifests; needs -o DIR. Without it the Secrets hold a placeholder` },
@@ -49,7 +48,7 @@ that fills it in. --include-secrets writes the real URLs into DIR/${SECRETS_FILE
 instead (do not commit that file). No token is ever printed.
 
 Flags:
-${cliFlagsHelp(flags)}
+${flagsHelp(flags)}
 
 Exit codes: 0 everything converted; ${EXIT_OMISSIONS} converted, but something was left out
 (see the report); 1 FILE is not an Argo CD notifications ConfigMap or cannot be
@@ -62,7 +61,7 @@ Examples:
 `;
 
 export async function runImport(argv: string[]): Promise<number> {
-  const args = parseCli(argv, flags);
+  const args = parseFlags(argv, flags);
   if (args.has('help')) {
     process.stdout.write(importHelp);
     return 0;

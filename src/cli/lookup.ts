@@ -3,9 +3,8 @@
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
 import type { Application } from '../controller/app-reconciler.js';
 import { resolveScoped, type NamespacedLookup } from '../controller/routing.js';
-import { UsageError } from '../config.js';
 import { HeraldError } from '../errors.js';
-import type { CliFlag, ParsedArgs } from './args.js';
+import { UsageError, type FlagSpec, type ParsedArgs } from '../flags.js';
 import { clusterSource, fileSource, loadCliKubeConfig, ManifestFilesError, type HeraldResources, type ResourceSource } from './sources.js';
 
 /** Something the user named does not exist where herald looks for it. */
@@ -16,7 +15,7 @@ export class UnusableResourceError extends HeraldError {}
 
 export const DEFAULT_CONTROL_NAMESPACE = 'argocd';
 
-export const sourceFlags: CliFlag[] = [
+export const sourceFlags: FlagSpec[] = [
   { name: 'namespace', short: 'n', value: 'NAMESPACE', help: "The Application's namespace (default: the control namespace; with -f, the one Application of that name in the files)" },
   {
     name: 'filename',

@@ -6,16 +6,14 @@ import type { DingTalkChannelSpec } from '../api/generated.js';
 import type { OutgoingMessage } from '../channels/channel.js';
 import { buildDingTalkBody, dingTalkRobotFromSpec, fitToSize, missingKeyword, signedUrl, type DingTalkRobot } from '../channels/dingtalk.js';
 import type { ChannelAnswer } from '../channels/errors.js';
-import { UsageError } from '../config.js';
+import { DEFAULT_ARGOCD_URL, notificationContext } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { maskSecrets, maskUrl, registerSecret } from '../secrets.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate, type TemplateContext } from '../templates/index.js';
-import { cliFlagsHelp, keyValues, parseCli, positionals, type CliFlag } from './args.js';
+import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
 
-export const DEFAULT_ARGOCD_URL = 'https://argocd.example.com';
-
-const flags: CliFlag[] = [
+const flags: FlagSpec[] = [
   { name: 'channel', value: 'NAME', help: 'DingTalkChannel (resolved like the operator does) whose robot receives the message: reads its Secret, checks its keywords, sends, prints the answer' },
   { name: 'stdout', help: 'Print the request only and send nothing; with --channel, use that channel (mentions, keywords, URL) without sending' },
   { name: 'trigger', value: 'NAME', default: 'template-notify', help: 'Value of `trigger` in the template context' },
@@ -35,7 +33,7 @@ With --channel it also sends the message through that channel's robot and prints
 DingTalk's answer. Without a cluster, read everything from files with -f.
 
 Flags:
-${cliFlagsHelp(flags)}
+${flagsHelp(flags)}
 
 Exit codes: 0 rendered (and, with --channel, accepted by DingTalk); 1 not found,
 invalid template, keyword missing or send failed; 2 usage error.
@@ -57,7 +55,7 @@ export async function runTemplate(argv: string[]): Promise<number> {
 }
 
 export async function templateNotify(argv: string[]): Promise<number> {
-  const args = parseCli(argv, flags);
+  const args = parseFlags(argv, flags);
   if (args.has('help')) {
     process.stdout.write(templateHelp);
     return 0;
@@ -66,7 +64,7 @@ export async function templateNotify(argv: string[]): Promise<number> {
   const channelName = args.one('channel');
   const dryRun = args.has('stdout');
   if (!dryRun && !channelName) throw new UsageError('say where the message goes: --channel NAME to send it, or --stdout to only print it');
-  const context = { argocdUrl: (args.one('argocd-url') ?? DEFAULT_ARGOCD_URL).replace(/\/+$/, ''), ...keyValues('context', args.flags.get('context') ?? []) };
+  const context = notificationContext(args.one('argocd-url') ?? DEFAULT_ARGOCD_URL, args.flags.get('context') ?? []);
 
   const workspace = await openWorkspace(args, appName);
   const template = resolveInScope(workspace.resources.templates, workspace, 'NotificationTemplate', templateName);

@@ -1,15 +1,14 @@
 // `herald trigger run TRIGGER APP`: evaluates a NotificationTrigger against an
 // Application with the operator's engine and explains, per condition and channel,
 // what the operator would do and why (fired, missing field, suppressed by the ledger).
-import { UsageError } from '../config.js';
 import { formatTriggerErrors, compileTrigger } from '../triggers/index.js';
 import { maskSecrets } from '../secrets.js';
-import { cliFlagsHelp, keyValues, parseCli, positionals, type CliFlag } from './args.js';
+import { DEFAULT_ARGOCD_URL, notificationContext } from '../config.js';
+import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
-import { DEFAULT_ARGOCD_URL } from './template.js';
 import { explainTrigger, formatExplanation } from './trigger-explain.js';
 
-const flags: CliFlag[] = [
+const flags: FlagSpec[] = [
   { name: 'channel', value: 'NAME', help: 'Explain for this DingTalkChannel only, even if no subscription routes the trigger to it (default: every routed channel)' },
   { name: 'now', value: 'TIME', help: 'RFC 3339 time that now() returns (default: the current time)' },
   { name: 'argocd-url', value: 'URL', default: DEFAULT_ARGOCD_URL, help: 'context.argocdUrl for rendering the templates the trigger sends' },
@@ -28,7 +27,7 @@ not (already in the ledger herald.gitops.dev/notified, or waiting in the outbox)
 Nothing is written and nothing is sent.
 
 Flags:
-${cliFlagsHelp(flags)}
+${flagsHelp(flags)}
 
 Exit codes: 0 evaluated; 1 not found, the trigger does not compile, or a condition
 failed to evaluate (other than a missing field) or its template cannot render;
@@ -51,7 +50,7 @@ export async function runTrigger(argv: string[]): Promise<number> {
 }
 
 export async function triggerRun(argv: string[]): Promise<number> {
-  const args = parseCli(argv, flags);
+  const args = parseFlags(argv, flags);
   if (args.has('help')) {
     process.stdout.write(triggerHelp);
     return 0;
@@ -60,7 +59,7 @@ export async function triggerRun(argv: string[]): Promise<number> {
   const nowText = args.one('now');
   const now = nowText === undefined ? new Date() : new Date(nowText);
   if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-01T08:00:00Z, got "${nowText}"`);
-  const context = { argocdUrl: (args.one('argocd-url') ?? DEFAULT_ARGOCD_URL).replace(/\/+$/, ''), ...keyValues('context', args.flags.get('context') ?? []) };
+  const context = notificationContext(args.one('argocd-url') ?? DEFAULT_ARGOCD_URL, args.flags.get('context') ?? []);
 
   const workspace = await openWorkspace(args, appName);
   const trigger = resolveInScope(workspace.resources.triggers, workspace, 'NotificationTrigger', triggerName);

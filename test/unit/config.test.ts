@@ -1,5 +1,6 @@
 import test from 'ava';
-import { UsageError, controllerConfig } from '../../src/config.js';
+import { controllerConfig, controllerFlags } from '../../src/config.js';
+import { flagsHelp, parseFlags, UsageError, type FlagSpec } from '../../src/flags.js';
 
 test('defaults follow the design: control namespace argocd, ports 8080/8081/9001, leader election on', (t) => {
   const config = controllerConfig([], {});
@@ -33,4 +34,45 @@ test('bad flags are usage errors that say what is wrong', (t) => {
   t.throws(() => controllerConfig(['--log-level', 'loud'], {}), { instanceOf: UsageError, message: /--log-level/ });
   t.throws(() => controllerConfig(['--context', 'novalue'], {}), { instanceOf: UsageError, message: /key=value/ });
   t.throws(() => controllerConfig(['--control-namespace'], {}), { instanceOf: UsageError, message: /needs a value/ });
+});
+
+test('booleans: --flag, --no-flag, --flag=false and the environment; the last one given wins', (t) => {
+  t.false(controllerConfig(['--leader-election=false'], {}).leaderElection);
+  t.false(controllerConfig(['--leader-election', '--no-leader-election'], {}).leaderElection);
+  t.true(controllerConfig(['--no-leader-election', '--leader-election'], {}).leaderElection);
+  t.false(controllerConfig([], { HERALD_LEADER_ELECTION: 'false' }).leaderElection);
+  t.true(controllerConfig(['--leader-election=yes'], { HERALD_LEADER_ELECTION: 'false' }).leaderElection);
+  t.throws(() => controllerConfig(['--leader-election=maybe'], {}), { instanceOf: UsageError, message: '--leader-election must be true or false, got "maybe"' });
+  t.throws(() => controllerConfig([], { HERALD_LEADER_ELECTION: 'maybe' }), { instanceOf: UsageError, message: /HERALD_LEADER_ELECTION/ });
+  t.throws(() => controllerConfig(['--no-workers'], {}), { instanceOf: UsageError, message: 'unknown flag --no-workers' });
+});
+
+test('every controller flag has its environment twin HERALD_<NAME>, a placeholder unless boolean, and a line in --help', (t) => {
+  const help = flagsHelp(controllerFlags);
+  for (const spec of controllerFlags) {
+    t.is(spec.env, `HERALD_${spec.name.toUpperCase().replaceAll('-', '_')}`);
+    t.regex(help, new RegExp(`--${spec.name}${spec.value ? ` ${spec.value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` : ''}\n[^]*?\[env ${spec.env}\]`));
+  }
+  t.throws(() => controllerConfig(['stray'], {}), { instanceOf: UsageError, message: 'unexpected argument "stray"' });
+  t.throws(() => controllerConfig(['--namespaces', '--workers', '2'], {}), { instanceOf: UsageError, message: /--namespaces needs a value/ });
+  t.deepEqual(controllerConfig(['--namespaces=-x'], {}).namespaces, ['-x']);
+});
+
+test('the CLI shares the parser: short aliases (grouped too), repeatable values, defaults, positionals', (t) => {
+  const specs: FlagSpec[] = [
+    { name: 'filename', short: 'f', value: 'FILE', repeatable: true, help: 'files' },
+    { name: 'quiet', short: 'q', help: 'quiet' },
+    { name: 'output', short: 'o', value: 'DIR', default: '-', help: 'out' },
+  ];
+  const args = parseFlags(['a', '-qf', 'x.yaml', '--filename=y.yaml', 'b'], specs);
+  t.deepEqual(args.positionals, ['a', 'b']);
+  t.deepEqual(args.flags.get('filename'), ['x.yaml', 'y.yaml']);
+  t.true(args.has('quiet'));
+  t.false(args.has('help'));
+  t.is(args.one('output'), '-');
+  t.false(parseFlags(['--quiet=false'], specs).has('quiet'));
+  t.true(parseFlags(['-h'], specs).has('help'));
+  t.throws(() => parseFlags(['--output'], specs), { instanceOf: UsageError, message: /--output needs a value/ });
+  t.throws(() => parseFlags(['-x'], specs), { instanceOf: UsageError, message: "unknown flag -x" });
+  t.regex(flagsHelp(specs), /^ {2}-f, --filename FILE\n {8}files \(repeatable\)$/m);
 });
