@@ -8,7 +8,7 @@
 import { ConfigurationError, TransientError, errorMessage } from '../errors.js';
 import { ChannelReasons, MessageRejectedError } from '../channels/errors.js';
 import type { Channel, OutgoingMessage } from '../channels/channel.js';
-import { backoffDelay } from '../kube/backoff.js';
+import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OutboxEntry } from './ledger.js';

@@ -11,7 +11,7 @@ import { EventRecorder, type EventSink } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import { KubeWriter } from '../kube/patch.js';
-import { backoffDelay } from '../kube/backoff.js';
+import { backoffDelay } from '../backoff.js';
 import { startHealthServer } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

@@ -1,9 +1,22 @@
 // A work queue in the manner of client-go's: a key is queued at most once, is never
 // processed by two workers at once (a key added while in flight is processed again
 // afterwards), and failed keys come back with per-key capped backoff.
-import { backoffDelay } from '../kube/backoff.js';
+import { backoffDelay } from '../backoff.js';
 
 export type Handler = (key: string) => Promise<void>;
+
+/** Timers and jitter of the rate limiter; tests pass a fake to see the delays grow. */
+export interface QueueClock {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+  random(): number;
+}
+
+const realClock: QueueClock = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+  random: Math.random,
+};
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -12,7 +25,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, unknown>();
   private waiters: Array<() => void> = [];
   private stopped = false;
   private running = 0;
@@ -21,6 +34,7 @@ export class WorkQueue {
   constructor(
     readonly name: string,
     private readonly onDepth: (depth: number) => void = () => undefined,
+    private readonly clock: QueueClock = realClock,
   ) {}
 
   get depth(): number {
@@ -46,18 +60,17 @@ export class WorkQueue {
     if (delayMs <= 0) return this.add(key);
     const existing = this.timers.get(key);
     if (existing) return;
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
-    timer.unref?.();
     this.timers.set(key, timer);
   }
 
   addRateLimited(key: string): number {
     const failures = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);
-    const delay = backoffDelay(failures, 200, 60_000);
+    const delay = backoffDelay(failures, 200, 60_000, this.clock.random);
     this.addAfter(key, delay);
     return delay;
   }
@@ -113,7 +126,7 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of this.timers.values()) this.clock.clearTimeout(timer);
     this.timers.clear();
     for (const resolve of this.waiters.splice(0)) resolve();
   }

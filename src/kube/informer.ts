@@ -6,7 +6,7 @@
 //   enter the cache, which is what keeps memory flat with thousands of apps.
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
 
 export type ListPage<T extends KubernetesObject> = (continueToken: string | undefined) => Promise<KubernetesListObject<T>>;
 export type InformerEvent = 'add' | 'update' | 'delete';

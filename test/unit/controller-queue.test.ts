@@ -33,18 +33,74 @@ test('a key is queued once and never processed by two workers at once; a re-add 
   queue.stop();
 });
 
-test('depth is reported; rate-limited re-adds back off per key and forget() resets', async (t) => {
+test('depth is reported', (t) => {
   const depths: number[] = [];
   const queue = new WorkQueue('test', (depth) => depths.push(depth));
   queue.add('x');
   queue.add('y');
+  queue.add('x');
   t.is(queue.depth, 2);
   t.deepEqual(depths, [1, 2]);
-  const first = queue.addRateLimited('z');
-  const second = queue.addRateLimited('z');
-  t.true(second >= first / 2 && first <= 200 && second <= 400);
+  queue.stop();
+});
+
+/** A clock whose timers fire only when the test advances it. */
+function fakeClock(random: () => number) {
+  let now = 0;
+  const timers = new Set<{ at: number; callback: () => void }>();
+  return {
+    clock: {
+      setTimeout: (callback: () => void, ms: number) => {
+        const timer = { at: now + ms, callback };
+        timers.add(timer);
+        return timer;
+      },
+      clearTimeout: (timer: unknown) => void timers.delete(timer as { at: number; callback: () => void }),
+      random,
+    },
+    advance(ms: number) {
+      now += ms;
+      for (const timer of [...timers].filter((entry) => entry.at <= now)) {
+        timers.delete(timer);
+        timer.callback();
+      }
+    },
+  };
+}
+
+test('a failing key comes back after a delay that doubles per failure up to 60 s; forget() starts over', async (t) => {
+  // Jitter at its top (random 1): the delay is the ceiling, 200 ms · 2^(failures-1).
+  const fake = fakeClock(() => 1);
+  const queue = new WorkQueue('test', () => undefined, fake.clock);
+  const handled: string[] = [];
+  queue.run(1, async (key) => void handled.push(key));
+  const delays: number[] = [];
+  for (let failure = 1; failure <= 11; failure++) {
+    const delay = queue.addRateLimited('z');
+    delays.push(delay);
+    fake.advance(delay - 1);
+    t.is(queue.depth, 0, `failure ${failure}: back before its delay`);
+    fake.advance(1);
+    t.is(queue.depth, 1, `failure ${failure}: back after its delay`);
+    await new Promise(setImmediate);
+    t.is(handled.length, failure);
+  }
+  t.deepEqual(delays, [200, 400, 800, 1600, 3200, 6400, 12_800, 25_600, 51_200, 60_000, 60_000]);
   queue.forget('z');
-  t.true(queue.addRateLimited('z') <= 200);
+  t.is(queue.addRateLimited('z'), 200);
+  queue.stop();
+});
+
+test('with jitter the delays still grow: each at least half its ceiling, so two failures later at least double', (t) => {
+  let seed = 7;
+  const fake = fakeClock(() => ((seed = (seed * 48271) % 2147483647) / 2147483647));
+  const queue = new WorkQueue('test', () => undefined, fake.clock);
+  const delays = Array.from({ length: 9 }, () => queue.addRateLimited('k'));
+  for (let i = 0; i < delays.length; i++) {
+    const ceiling = Math.min(60_000, 200 * 2 ** i);
+    t.true(delays[i]! >= ceiling / 2 && delays[i]! <= ceiling, `failure ${i + 1}: ${delays[i]}`);
+    if (i >= 2) t.true(delays[i]! >= 2 * delays[i - 2]!, `failure ${i + 1} at least doubles failure ${i - 1}`);
+  }
   queue.stop();
 });
 
