@@ -7,6 +7,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { HeraldError } from '../errors.js';
 import { convertNotificationsConfigMap, type ConvertedResource, type ImportResult, type SecretStub } from '../importer/index.js';
 import { maskSecrets, registerSecret } from '../secrets.js';
+import { isNamespaceName } from '../names.js';
 import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { DEFAULT_CONTROL_NAMESPACE } from './lookup.js';
 
@@ -68,7 +69,7 @@ export async function runImport(argv: string[]): Promise<number> {
   }
   const [file] = positionals(args, ['FILE']) as [string];
   const namespace = args.one('namespace') ?? DEFAULT_CONTROL_NAMESPACE;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new UsageError(`--namespace "${namespace}" is not a valid namespace name`);
+  if (!isNamespaceName(namespace)) throw new UsageError(`--namespace "${namespace}" is not a valid namespace name`);
   const output = args.one('output') ?? '-';
   const includeSecrets = args.has('include-secrets');
   if (includeSecrets && output === '-') throw new UsageError(`--include-secrets needs -o DIR: the real robot URLs go into DIR/${SECRETS_FILE}, apart from the manifests`);

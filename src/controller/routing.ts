@@ -4,6 +4,7 @@
 // nothing ever reaches a third namespace.
 import { ANNOTATIONS } from '../api/groups.js';
 import type { DingTalkChannel } from '../api/generated.js';
+import { isObjectName } from '../names.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
 
 export interface NamespacedLookup<T> {
@@ -34,7 +35,6 @@ export function resolveScoped<T>(lookup: NamespacedLookup<T>, appNamespace: stri
   return undefined;
 }
 
-const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export function routesFor(
   app: RoutedApp,
@@ -51,7 +51,7 @@ export function routesFor(
     for (const raw of value.split(';')) {
       const name = raw.trim();
       if (!name) continue;
-      if (!namePattern.test(name)) {
+      if (!isObjectName(name)) {
         problems.push(`annotation ${key}: "${name}" is not a channel name (channels are named, never namespace/name)`);
         continue;
       }

@@ -40,5 +40,3 @@ export interface ConversionOutput {
   secrets: SecretStub[];
 }
 
-/** A valid name for a generated resource (the part after `template.` / `trigger.`). */
-export const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

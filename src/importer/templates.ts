@@ -3,11 +3,12 @@
 // translated from Go templates to nunjucks and the result must compile.
 import { HERALD_API_VERSION } from '../api/groups.js';
 import type { NotificationTemplate, NotificationTemplateSpec } from '../api/generated.js';
+import { isObjectName } from '../names.js';
 import { compileTemplate, formatTemplateErrors } from '../templates/index.js';
 import { convertDingTalkBody } from './dingtalk-body.js';
 import { goTemplateToNunjucks } from './gotemplate/index.js';
 import type { Report } from './report.js';
-import { RESOURCE_NAME, type ConvertedResource, type ImportOptions } from './resources.js';
+import type { ConvertedResource, ImportOptions } from './resources.js';
 import type { WebhookService } from './services.js';
 
 interface GoTemplateSection {
@@ -19,7 +20,7 @@ interface GoTemplateSection {
 export function convertTemplate(key: string, text: string, services: ReadonlyMap<string, WebhookService>, options: ImportOptions, report: Report): ConvertedResource | undefined {
   const about = report.about(key);
   const name = key.slice('template.'.length);
-  if (!RESOURCE_NAME.test(name)) {
+  if (!isObjectName(name)) {
     about.omit(`"${name}" is not a valid resource name`);
     return undefined;
   }

@@ -3,15 +3,16 @@
 // condition that cannot be translated is left out and reported.
 import { HERALD_API_VERSION } from '../api/groups.js';
 import type { NotificationTrigger, NotificationTriggerSpec } from '../api/generated.js';
+import { isObjectName } from '../names.js';
 import { compileTrigger, formatTriggerErrors } from '../triggers/index.js';
 import { exprToCel } from './expr/index.js';
 import type { Report } from './report.js';
-import { RESOURCE_NAME, type ConvertedResource, type ImportOptions } from './resources.js';
+import type { ConvertedResource, ImportOptions } from './resources.js';
 
 export function convertTrigger(key: string, text: string, templates: ReadonlySet<string>, options: ImportOptions, report: Report): ConvertedResource | undefined {
   const about = report.about(key);
   const name = key.slice('trigger.'.length);
-  if (!RESOURCE_NAME.test(name)) {
+  if (!isObjectName(name)) {
     about.omit(`"${name}" is not a valid resource name`);
     return undefined;
   }

@@ -3,6 +3,7 @@
 // a file line and a field.
 import { HERALD_GROUP } from '../api/groups.js';
 import type { NotificationTemplateSpec, NotificationTriggerSpec } from '../api/generated.js';
+import { isNamespaceName, isObjectName } from '../names.js';
 import { compileTemplate, type TemplateFieldError } from '../templates/index.js';
 import { compileTrigger, formatConditionError, type ConditionError } from '../triggers/index.js';
 import { formatPath, type FieldPath, type FileProblem, type Manifest } from './load.js';
@@ -29,8 +30,6 @@ export interface CheckReport {
   files: number;
 }
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function checkManifests(manifests: readonly Manifest[], problems: readonly FileProblem[], kinds: ReadonlyMap<string, KindSchema>): CheckReport {
   const findings: Finding[] = problems.map((p) => ({ file: p.file, ...(p.line === undefined ? {} : { line: p.line }), message: p.message, severity: 'error' as const }));
@@ -102,8 +101,8 @@ function checkMetadata(manifest: Manifest, resource: string): Finding[] {
   const { name, namespace } = metadata as { name?: unknown; namespace?: unknown };
   const out: Finding[] = [];
   if (typeof name !== 'string' || name === '') out.push(at(['metadata', 'name'], 'required: the resource needs a name'));
-  else if (name.length > 253 || !NAME.test(name)) out.push(at(['metadata', 'name'], `"${name}" is not a valid name (lower case letters, digits, '-' and '.', at most 253 characters)`));
-  if (namespace !== undefined && (typeof namespace !== 'string' || namespace.length > 63 || !NAMESPACE.test(namespace))) {
+  else if (!isObjectName(name)) out.push(at(['metadata', 'name'], `"${name}" is not a valid name (lower case letters, digits, '-' and '.', at most 253 characters)`));
+  if (namespace !== undefined && (typeof namespace !== 'string' || !isNamespaceName(namespace))) {
     out.push(at(['metadata', 'namespace'], `${JSON.stringify(namespace)} is not a valid namespace name`));
   }
   return out;
