@@ -2,9 +2,9 @@
 // (and HEAD) only, no request bodies, tight timeouts, and a close() that lets
 // in-flight responses finish before it drops the remaining connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { HeraldError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
+import { gracefulClose, listen } from '../http-server.js';
 import type { Logger } from './logger.js';
 
 export interface RunningServer {
@@ -29,8 +29,7 @@ export interface ReadOnlyServerOptions {
   closeGraceMs?: number;
 }
 
-/** Listening failed (port in use, permission, bad address). */
-export class ServerStartError extends HeraldError {}
+export { ServerStartError } from '../http-server.js';
 
 // Probes and scrapes are tiny: anything slower than this is a stuck client.
 const HEADERS_TIMEOUT_MS = 5_000;
@@ -91,17 +90,7 @@ export async function startReadOnlyServer(options: ReadOnlyServerOptions): Promi
   server.maxHeadersCount = 50;
   server.setTimeout(IDLE_SOCKET_TIMEOUT_MS, (socket) => socket.destroy());
 
-  const where = `${options.host ?? '*'}:${options.port}`;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(new ServerStartError(`${options.name} server cannot listen on ${where}: ${error.code ?? error.message}`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ port: options.port, host: options.host }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  const port = await listen(server, `${options.name} server`, options.port, options.host);
   server.on('error', (error) => log.error('server error', { error }));
   server.on('clientError', (error, socket) => {
     // Malformed requests and header timeouts: answer if possible, never crash.
@@ -110,23 +99,11 @@ export async function startReadOnlyServer(options: ReadOnlyServerOptions): Promi
     log.debug('client error', { error });
   });
 
-  const port = (server.address() as AddressInfo).port;
   log.info(`${options.name} server listening`, { host: options.host ?? '*', port });
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5_000);
-      grace.unref();
-      server.close(() => {
-        clearTimeout(grace);
-        log.info(`${options.name} server closed`);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
-    return closing;
-  };
+  const closeServer = gracefulClose(server, { graceMs: options.closeGraceMs ?? 5_000 });
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => (closed ??= closeServer().then(() => log.info(`${options.name} server closed`)));
   return { port, close };
 }
 

@@ -3,8 +3,8 @@
 // header and request timeouts, and refreshes run in the background so a provider's
 // delivery never waits on the API server. close() lets in-flight work finish.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { HeraldError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
+import { gracefulClose, listen } from '../http-server.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { decideWebhook, type WebhookDecision } from './handler.js';
@@ -54,9 +54,6 @@ export interface WebhookReceiver {
   /** Stops accepting connections, lets in-flight requests and refreshes finish (bounded), then closes. */
   close(): Promise<void>;
 }
-
-/** The webhook port could not be bound. */
-export class WebhookListenError extends HeraldError {}
 
 interface JsonReply {
   message: string;
@@ -221,33 +218,17 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     server.emit('request', req, res);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(new WebhookListenError(`webhook receiver cannot listen on ${options.host ?? '*'}:${options.port}: ${error.message}`, { cause: error }));
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  const port = await listen(server, 'webhook receiver', options.port, options.host);
   server.on('error', (error) => log.error('webhook server error', { error }));
-  const port = (server.address() as AddressInfo).port;
   log.info('webhook receiver listening', { port, path: WEBHOOK_PATH, bodyLimitBytes: limit });
 
-  let closed: Promise<void> | undefined;
+  const closeServer = gracefulClose(server, { graceMs: closeGraceMs, alsoWaitFor: () => queue.drained() });
   return {
     port,
     idle: () => queue.drained(),
     close() {
-      closed ??= (async () => {
-        closing = true;
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const deadline = new Promise<void>((resolve) => setTimeout(resolve, closeGraceMs).unref());
-        await Promise.race([Promise.all([stopped, queue.drained()]), deadline]);
-        server.closeAllConnections();
-        await stopped;
-      })();
-      return closed;
+      closing = true;
+      return closeServer();
     },
   };
 }

@@ -251,6 +251,6 @@ test('a port already in use is a clear error', async (t) => {
       log: createLogger('error', () => undefined),
       metrics: createMetrics({ defaultMetrics: false }),
     }),
-    { name: 'WebhookListenError', message: /cannot listen on 127\.0\.0\.1:\d+/ },
+    { name: 'ServerStartError', message: /^webhook receiver cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE$/ },
   );
 });
