@@ -1,6 +1,9 @@
 // Kubernetes Events for `kubectl describe`. Repeats of the same event within ten
-// minutes bump the count of the existing Event instead of creating new ones.
+// minutes bump the count of the existing Event instead of creating new ones. The
+// events remembered for that are bounded (least recently seen forgotten first), so a
+// burst of distinct events cannot grow herald's memory.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import { maskSecrets } from '../secrets.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -18,15 +21,38 @@ export interface EventSink {
   record(object: InvolvedObject, type: EventType, reason: string, message: string): void;
 }
 
-const REPEAT_WINDOW_MS = 10 * 60 * 1000;
+export const REPEAT_WINDOW_MS = 10 * 60 * 1000;
+export const DEFAULT_REMEMBERED_EVENTS = 2000;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-export class EventRecorder implements EventSink {
-  private readonly api: CoreV1Api;
-  private readonly recent = new Map<string, { name: string; count: number; last: number }>();
+/** The two Event calls the recorder makes (tests pass a fake). */
+export type EventsApi = Pick<CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
 
-  constructor(kc: KubeConfig, private readonly instance: string, private readonly log: Logger) {
-    this.api = kc.makeApiClient(CoreV1Api);
+export interface EventRecorderOptions {
+  /** Distinct events remembered for counting repeats (default 2000). */
+  maxRemembered?: number;
+  api?: EventsApi;
+  /** Milliseconds clock for the repeat window (default performance.now). */
+  now?: () => number;
+}
+
+export class EventRecorder implements EventSink {
+  private readonly api: EventsApi;
+  /** Event name and count by what makes an event a repeat; forgotten after the repeat window. */
+  private readonly recent: LRUCache<string, { name: string; count: number }>;
+
+  constructor(kc: KubeConfig, private readonly instance: string, private readonly log: Logger, options: EventRecorderOptions = {}) {
+    this.api = options.api ?? kc.makeApiClient(CoreV1Api);
+    this.recent = new LRUCache({
+      max: options.maxRemembered ?? DEFAULT_REMEMBERED_EVENTS,
+      ttl: REPEAT_WINDOW_MS,
+      ...(options.now ? { perf: { now: options.now } } : {}),
+    });
+  }
+
+  /** How many distinct events are remembered now (at most maxRemembered). */
+  get remembered(): number {
+    return this.recent.size;
   }
 
   record(object: InvolvedObject, type: EventType, reason: string, message: string): void {
@@ -38,9 +64,10 @@ export class EventRecorder implements EventSink {
     const now = new Date();
     const seen = this.recent.get(key);
     try {
-      if (seen && now.getTime() - seen.last < REPEAT_WINDOW_MS) {
+      if (seen) {
         seen.count += 1;
-        seen.last = now.getTime();
+        // Set again: the repeat window runs from the latest repeat.
+        this.recent.set(key, seen);
         await this.api.patchNamespacedEvent(
           { name: seen.name, namespace: object.namespace, body: { count: seen.count, lastTimestamp: now } },
           mergePatch,
@@ -63,15 +90,10 @@ export class EventRecorder implements EventSink {
           reportingInstance: this.instance,
         },
       });
-      this.recent.set(key, { name: created.metadata!.name!, count: 1, last: now.getTime() });
-      if (this.recent.size > 5000) this.prune(now.getTime());
+      this.recent.set(key, { name: created.metadata!.name!, count: 1 });
     } catch (error) {
       this.recent.delete(key);
       this.log.warn('could not record event', { reason, object: `${object.kind} ${object.namespace}/${object.name}`, error });
     }
-  }
-
-  private prune(now: number): void {
-    for (const [key, value] of this.recent) if (now - value.last > REPEAT_WINDOW_MS) this.recent.delete(key);
   }
 }
