@@ -1,6 +1,6 @@
 // What `template notify` and `trigger run` share: where to read from (flags), and
 // finding the Application and herald's resources with the operator's scoping rules.
-import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
+import type { DingTalkChannel, NotificationTrigger } from '../api/generated.js';
 import type { Application } from '../controller/app-reconciler.js';
 import { resolveScoped, type NamespacedLookup } from '../controller/routing.js';
 import { HeraldError } from '../errors.js';
@@ -83,6 +83,5 @@ export function resolveInScope<T>(
   return { ...ref, object: lookup.get(ref.namespace, ref.name)! };
 }
 
-export type ResolvedTemplate = ReturnType<typeof resolveInScope<NotificationTemplate>>;
 export type ResolvedTrigger = ReturnType<typeof resolveInScope<NotificationTrigger>>;
 export type ResolvedChannel = ReturnType<typeof resolveInScope<DingTalkChannel>>;

@@ -57,9 +57,3 @@ function safeDecode(path: string): string {
     return path;
   }
 }
-
-/** Whether two repository URLs name the same repository. */
-export function sameRepoURL(a: string, b: string): boolean {
-  const keyA = normalizeRepoURL(a);
-  return keyA !== undefined && keyA === normalizeRepoURL(b);
-}

