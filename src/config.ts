@@ -21,6 +21,7 @@ export interface Config {
   webhookSecretName: string;
   webhookSecretNamespace: string;
   webhookMaxBodyBytes: number;
+  webhookMaxBufferedBytes: number;
   leaderElection: boolean;
   leaseName: string;
   leaseDurationSeconds: number;
@@ -44,6 +45,7 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'webhook-secret-name', value: 'NAME', env: 'HERALD_WEBHOOK_SECRET_NAME', default: 'argocd-secret', help: 'Secret holding the Git webhook secrets (Argo CD key names)' },
   { name: 'webhook-secret-namespace', value: 'NAMESPACE', env: 'HERALD_WEBHOOK_SECRET_NAMESPACE', default: '', help: 'Namespace of that Secret; default: the control namespace' },
   { name: 'webhook-max-body-bytes', value: 'BYTES', env: 'HERALD_WEBHOOK_MAX_BODY_BYTES', default: String(10 * 1024 * 1024), help: 'Largest webhook payload accepted (413 above it)' },
+  { name: 'webhook-max-buffered-bytes', value: 'BYTES', env: 'HERALD_WEBHOOK_MAX_BUFFERED_BYTES', default: String(32 * 1024 * 1024), help: 'Bytes of webhook bodies buffered at once across all requests, at least --webhook-max-body-bytes; when full, the request holding the most gets 503 with Retry-After' },
   { name: 'leader-election', env: 'HERALD_LEADER_ELECTION', default: 'true', help: 'Elect a leader through a Lease; only the leader sends (set false for a single replica)' },
   { name: 'lease-name', value: 'NAME', env: 'HERALD_LEASE_NAME', default: 'herald-leader', help: 'Name of the leader election Lease in the control namespace' },
   { name: 'lease-duration', value: 'SECONDS', env: 'HERALD_LEASE_DURATION', default: '15', help: 'Seconds a leader Lease stays valid without renewal' },
@@ -62,6 +64,11 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const controlNamespace = one('control-namespace');
   if (!controlNamespace) throw new UsageError('--control-namespace must not be empty');
   const webhookPort = one('webhook-port');
+  const webhookMaxBodyBytes = integer('webhook-max-body-bytes', one('webhook-max-body-bytes'), 1024, 1024 ** 3);
+  const webhookMaxBufferedBytes = integer('webhook-max-buffered-bytes', one('webhook-max-buffered-bytes'), 1024, 16 * 1024 ** 3);
+  if (webhookMaxBufferedBytes < webhookMaxBodyBytes) {
+    throw new UsageError(`--webhook-max-buffered-bytes (${webhookMaxBufferedBytes}) must be at least --webhook-max-body-bytes (${webhookMaxBodyBytes})`);
+  }
   return Object.freeze({
     kubeconfig: one('kubeconfig') || undefined,
     controlNamespace,
@@ -73,7 +80,8 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsPort: integer('metrics-port', one('metrics-port'), 0, 65535),
     webhookSecretName: one('webhook-secret-name'),
     webhookSecretNamespace: one('webhook-secret-namespace') || controlNamespace,
-    webhookMaxBodyBytes: integer('webhook-max-body-bytes', one('webhook-max-body-bytes'), 1024, 1024 ** 3),
+    webhookMaxBodyBytes,
+    webhookMaxBufferedBytes,
     leaderElection: flags.has('leader-election'),
     leaseName: one('lease-name'),
     leaseDurationSeconds: integer('lease-duration', one('lease-duration'), 2, 3600),

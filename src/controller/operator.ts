@@ -518,6 +518,7 @@ export class Operator {
         port: config.webhookPort,
         host: config.bindAddress,
         bodyLimitBytes: config.webhookMaxBodyBytes,
+        bufferBudgetBytes: config.webhookMaxBufferedBytes,
         listApplications: () => this.allApps(),
         refresh: createApplicationRefresher(kc),
         secrets: () => secrets.current(),

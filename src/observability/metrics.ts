@@ -60,7 +60,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     webhookRequests: new Counter({
       name: 'herald_webhook_requests_total',
-      help: 'Git webhook requests by provider and result (accepted, ignored, unauthorized, malformed, too_large, not_configured, error).',
+      help: 'Git webhook requests by provider and result (accepted, ignored, unauthorized, malformed, too_large, busy, not_configured, error).',
       labelNames: ['provider', 'result'] as const,
       registers,
     }),

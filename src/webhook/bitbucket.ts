@@ -17,10 +17,7 @@ export const bitbucket: WebhookProvider = {
   name: 'bitbucket',
   displayName: 'Bitbucket Cloud',
   detects: (headers) => header(headers, 'x-hook-uuid') !== undefined,
-  verify(request, uuid) {
-    const given = header(request.headers, 'x-hook-uuid');
-    return tokensEqual(given === undefined ? undefined : normalizeUUID(given), normalizeUUID(uuid));
-  },
+  credential: { kind: 'token', header: 'x-hook-uuid', matches: (given, uuid) => tokensEqual(normalizeUUID(given), normalizeUUID(uuid)) },
   parse(request) {
     const event = header(request.headers, 'x-event-key') ?? '';
     if (event !== 'repo:push') return { kind: 'ignored', event: event || '(no X-Event-Key)', reason: 'only repo:push events refresh applications' };

@@ -3,14 +3,14 @@
 // repository only by its clone links (http and ssh) and lists no changed files.
 import { parseRef } from './refs.js';
 import { PayloadReader, decodeJsonBody, distinct } from './payload.js';
-import { header, verifyHexHmac } from './signature.js';
+import { header } from './signature.js';
 import type { PushEvent, WebhookProvider } from './types.js';
 
 export const bitbucketServer: WebhookProvider = {
   name: 'bitbucketserver',
   displayName: 'Bitbucket Server',
   detects: (headers) => header(headers, 'x-event-key') !== undefined,
-  verify: (request, secret) => verifyHexHmac(header(request.headers, 'x-hub-signature'), secret, request.body, 'sha256='),
+  credential: { kind: 'hmac-sha256', header: 'x-hub-signature', prefix: 'sha256=' },
   parse(request) {
     const event = header(request.headers, 'x-event-key') ?? '';
     if (event === 'diagnostics:ping') return { kind: 'ping' };

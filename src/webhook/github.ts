@@ -3,7 +3,7 @@
 // push shape, so the parsing here is shared with gogs.ts.
 import { parseRef } from './refs.js';
 import { PayloadReader, decodeJsonBody, distinct } from './payload.js';
-import { header, verifyHexHmac } from './signature.js';
+import { header } from './signature.js';
 import type { ProviderEvent, ProviderName, WebhookProvider, WebhookRequest } from './types.js';
 
 // GitHub lists at most this many commits in a push payload; a full list may be cut short.
@@ -61,7 +61,7 @@ export const github: WebhookProvider = {
   name: 'github',
   displayName: 'GitHub',
   detects: (headers) => header(headers, 'x-github-event') !== undefined,
-  verify: (request, secret) => verifyHexHmac(header(request.headers, 'x-hub-signature-256'), secret, request.body, 'sha256='),
+  credential: { kind: 'hmac-sha256', header: 'x-hub-signature-256', prefix: 'sha256=' },
   parse(request) {
     const event = header(request.headers, 'x-github-event') ?? '';
     if (event === 'ping') return { kind: 'ping' };

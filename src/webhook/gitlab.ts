@@ -51,7 +51,7 @@ export const gitlab: WebhookProvider = {
   name: 'gitlab',
   displayName: 'GitLab',
   detects: (headers) => header(headers, 'x-gitlab-event') !== undefined,
-  verify: (request, secret) => tokensEqual(header(request.headers, 'x-gitlab-token'), secret),
+  credential: { kind: 'token', header: 'x-gitlab-token', matches: (given, secret) => tokensEqual(given, secret) },
   parse(request) {
     const event = header(request.headers, 'x-gitlab-event') ?? '';
     if (event === 'Push Hook' || event === 'Tag Push Hook' || event === 'System Hook') return parsePush(request, event);

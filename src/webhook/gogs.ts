@@ -3,14 +3,14 @@
 // because these servers may also send GitHub's event header.
 import { parseGitHubStylePush } from './github.js';
 import { PayloadReader } from './payload.js';
-import { header, verifyHexHmac } from './signature.js';
+import { header } from './signature.js';
 import type { WebhookProvider } from './types.js';
 
 export const gogs: WebhookProvider = {
   name: 'gogs',
   displayName: 'Gogs',
   detects: (headers) => header(headers, 'x-gogs-event') !== undefined,
-  verify: (request, secret) => verifyHexHmac(header(request.headers, 'x-gogs-signature'), secret, request.body),
+  credential: { kind: 'hmac-sha256', header: 'x-gogs-signature', prefix: '' },
   parse(request) {
     const event = header(request.headers, 'x-gogs-event') ?? '';
     if (event !== 'push') return { kind: 'ignored', event, reason: 'only push events refresh applications' };

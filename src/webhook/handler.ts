@@ -4,11 +4,13 @@
 import { errorMessage } from '../errors.js';
 import { MalformedPayloadError } from './errors.js';
 import { findApplicationsToRefresh } from './match.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { SECRET_KEYS, detectProvider } from './providers.js';
-import type { ApplicationLike, ApplicationRef, ProviderName, PushEvent, WebhookRequest, WebhookSecrets } from './types.js';
+import { hasCredential, verifyCredential } from './signature.js';
+import type { ApplicationLike, ApplicationRef, ProviderName, PushEvent, WebhookProvider, WebhookRequest, WebhookSecrets } from './types.js';
 
 /** Values of the `result` label of herald_webhook_requests_total. */
-export type WebhookResult = 'accepted' | 'ignored' | 'unauthorized' | 'malformed' | 'too_large' | 'not_configured' | 'error';
+export type WebhookResult = 'accepted' | 'ignored' | 'unauthorized' | 'malformed' | 'too_large' | 'busy' | 'not_configured' | 'error';
 
 export interface WebhookDecision {
   status: number;
@@ -24,6 +26,66 @@ export interface WebhookDecision {
   applications?: ApplicationRef[];
 }
 
+/** What the headers alone decide: a refusal, or the provider and its secret to read the body for. */
+export type HeaderCheck = { ok: false; decision: WebhookDecision } | { ok: true; provider: WebhookProvider; secret: string };
+
+/**
+ * The checks that need no body: the provider, its configured secret, the presence of its
+ * signature or token header, and a token's value. The receiver runs them before it reads
+ * (and buffers) a body, so an unsigned request costs no memory.
+ */
+export function checkHeaders(headers: IncomingHttpHeaders, secrets: WebhookSecrets, origin = 'the webhook Secret'): HeaderCheck {
+  const refuse = (decision: WebhookDecision): HeaderCheck => ({ ok: false, decision });
+  const provider = detectProvider(headers);
+  if (!provider) {
+    return refuse({
+      status: 400,
+      result: 'malformed',
+      provider: 'unknown',
+      message: 'unknown webhook: no X-GitHub-Event, X-Gitlab-Event, X-Hook-UUID, X-Event-Key or X-Gogs-Event header',
+    });
+  }
+  const name = provider.name;
+  const secret = secrets[name];
+  if (secret === undefined || secret === '') {
+    return refuse({
+      status: 403,
+      result: 'not_configured',
+      provider: name,
+      message: `${provider.displayName} webhooks are not enabled on this receiver`,
+      detail: `${provider.displayName} webhook rejected: no secret configured (${origin} has no key ${SECRET_KEYS[name]})`,
+    });
+  }
+  const credential = provider.credential;
+  if (!hasCredential(credential, headers)) {
+    const what = credential.kind === 'token' ? 'token' : 'signature';
+    return refuse({
+      status: 401,
+      result: 'unauthorized',
+      provider: name,
+      message: `${provider.displayName} webhook has no ${headerName(credential.header)} header: a ${what} is required`,
+      detail: `${provider.displayName} webhook rejected before its body: no ${what} header (${origin} key ${SECRET_KEYS[name]} is set)`,
+    });
+  }
+  if (credential.kind === 'token' && !verifyCredential(credential, { headers, body: Buffer.alloc(0) }, secret)) return refuse(unauthorized(provider, origin));
+  return { ok: true, provider, secret };
+}
+
+function unauthorized(provider: WebhookProvider, origin: string): WebhookDecision {
+  return {
+    status: 401,
+    result: 'unauthorized',
+    provider: provider.name,
+    message: `${provider.displayName} webhook signature or token does not match`,
+    detail: `${provider.displayName} webhook verification failed (${origin} key ${SECRET_KEYS[provider.name]})`,
+  };
+}
+
+/** `x-hub-signature-256` as providers write it: `X-Hub-Signature-256`. */
+function headerName(lowerCase: string): string {
+  return lowerCase.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
 /**
  * `origin` names where secrets come from in log details, e.g. "Secret argocd/argocd-secret".
  * Applications are only listed for a verified push.
@@ -34,35 +96,11 @@ export function decideWebhook(
   applications: () => Iterable<ApplicationLike>,
   origin = 'the webhook Secret',
 ): WebhookDecision {
-  const provider = detectProvider(request.headers);
-  if (!provider) {
-    return {
-      status: 400,
-      result: 'malformed',
-      provider: 'unknown',
-      message: 'unknown webhook: no X-GitHub-Event, X-Gitlab-Event, X-Hook-UUID, X-Event-Key or X-Gogs-Event header',
-    };
-  }
+  const checked = checkHeaders(request.headers, secrets, origin);
+  if (!checked.ok) return checked.decision;
+  const { provider, secret } = checked;
   const name = provider.name;
-  const secret = secrets[name];
-  if (secret === undefined || secret === '') {
-    return {
-      status: 403,
-      result: 'not_configured',
-      provider: name,
-      message: `${provider.displayName} webhooks are not enabled on this receiver`,
-      detail: `${provider.displayName} webhook rejected: no secret configured (${origin} has no key ${SECRET_KEYS[name]})`,
-    };
-  }
-  if (!provider.verify(request, secret)) {
-    return {
-      status: 401,
-      result: 'unauthorized',
-      provider: name,
-      message: `${provider.displayName} webhook signature or token does not match`,
-      detail: `${provider.displayName} webhook verification failed (${origin} key ${SECRET_KEYS[name]})`,
-    };
-  }
+  if (!verifyCredential(provider.credential, request, secret)) return unauthorized(provider, origin);
   try {
     const event = provider.parse(request);
     if (event.kind === 'ping') return { status: 200, result: 'ignored', provider: name, message: 'pong' };

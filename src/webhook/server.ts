@@ -1,19 +1,24 @@
-// The Git webhook receiver: POST /api/webhook on its own port. Bodies are limited
-// (413, checked on Content-Length and while reading), slow clients are cut off by
-// header and request timeouts, and refreshes run in the background so a provider's
-// delivery never waits on the API server. close() lets in-flight work finish.
+// The Git webhook receiver: POST /api/webhook on its own port. What the headers can
+// decide (provider, secret configured, signature or token present, a token's value) is
+// decided before any body is read. Bodies are limited each (413, on Content-Length and
+// while reading) and together (the buffer budget, 503), their HMAC is computed as they
+// stream in, slow clients are cut off by header and request timeouts, and refreshes run
+// in the background so a provider's delivery never waits on the API server. close()
+// lets in-flight work finish.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { errorMessage } from '../errors.js';
 import { gracefulClose, listen } from '../http-server.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { decideWebhook, type WebhookDecision } from './handler.js';
+import { BodyBudget, discardBody, readBody } from './body.js';
+import { checkHeaders, decideWebhook, type WebhookDecision } from './handler.js';
 import { detectProvider } from './providers.js';
 import { RefreshQueue } from './refresh-queue.js';
 import type { ApplicationLike, ApplicationRef, PushEvent, WebhookSecrets } from './types.js';
 
 export const WEBHOOK_PATH = '/api/webhook';
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_BUFFER_BUDGET_BYTES = 32 * 1024 * 1024;
 
 export interface WebhookReceiverOptions {
   /** 0 picks a free port (see the returned `port`). */
@@ -22,6 +27,11 @@ export interface WebhookReceiverOptions {
   host?: string;
   /** Largest accepted body (default 10 MiB); larger ones get 413. */
   bodyLimitBytes?: number;
+  /**
+   * Bytes buffered across all requests in flight (default 32 MiB, at least bodyLimitBytes).
+   * When full, the request holding the most is answered 503 with Retry-After.
+   */
+  bufferBudgetBytes?: number;
   /** Time allowed to receive a whole request, headers and body (default 30 s). */
   readTimeoutMs?: number;
   /** Time allowed to receive the request headers (default 10 s, at most readTimeoutMs). */
@@ -51,6 +61,8 @@ export interface WebhookReceiver {
   readonly port: number;
   /** Resolves when every refresh requested so far has finished (for tests and shutdown). */
   idle(): Promise<void>;
+  /** Bytes of request bodies buffered right now (within the buffer budget). */
+  bufferedBytes(): number;
   /** Stops accepting connections, lets in-flight requests and refreshes finish (bounded), then closes. */
   close(): Promise<void>;
 }
@@ -60,11 +72,14 @@ interface JsonReply {
   applications?: string[];
 }
 
-// How long a rejected oversized body is still drained, so the client can read the 413.
+// How long a refused request's body is still drained, so the client can read the answer.
 const DRAIN_AFTER_REJECT_MS = 1000;
+// What a client told to wait (503) is asked to wait, in seconds.
+const RETRY_AFTER_SECONDS = '10';
 
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const budget = new BodyBudget(Math.max(limit, options.bufferBudgetBytes ?? DEFAULT_BUFFER_BUDGET_BYTES));
   const readTimeoutMs = options.readTimeoutMs ?? 30_000;
   const headersTimeoutMs = Math.min(options.headersTimeoutMs ?? 10_000, readTimeoutMs);
   const closeGraceMs = options.closeGraceMs ?? 10_000;
@@ -98,13 +113,13 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     res.end(text);
   };
 
-  const rejectTooLarge = (req: IncomingMessage, res: ServerResponse, provider: string) => {
-    webhookRequests.inc({ provider, result: 'too_large' });
-    log.warn('webhook body too large; rejected', { limitBytes: limit, declaredBytes: req.headers['content-length'], remote: req.socket.remoteAddress });
-    // Answer at once, then read and discard the rest for a moment: a client still
-    // sending would otherwise see a broken pipe instead of the 413. A body that has
-    // not ended by then is cut off; one that has leaves a usable keep-alive connection.
-    reply(res, 413, { message: `request body exceeds the limit of ${limit} bytes` });
+  /**
+   * Answers at once, then reads and discards the rest for a moment: a client still
+   * sending would otherwise see a broken pipe instead of the answer. A body that has
+   * not ended by then is cut off; one that has leaves a usable keep-alive connection.
+   */
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, body: JsonReply, headers: Record<string, string> = {}) => {
+    reply(res, status, body, headers);
     req.removeAllListeners('data');
     req.resume();
     const cut = setTimeout(() => {
@@ -115,23 +130,53 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     req.once('close', () => clearTimeout(cut));
   };
 
+  const rejectTooLarge = (req: IncomingMessage, res: ServerResponse, provider: string) => {
+    webhookRequests.inc({ provider, result: 'too_large' });
+    log.warn('webhook body too large; rejected', { limitBytes: limit, declaredBytes: req.headers['content-length'], remote: req.socket.remoteAddress });
+    refuse(req, res, 413, { message: `request body exceeds the limit of ${limit} bytes` });
+  };
+
+  const rejectBusy = (req: IncomingMessage, res: ServerResponse, provider: string) => {
+    webhookRequests.inc({ provider, result: 'busy' });
+    log.warn('webhook buffer budget full; the largest body in flight was refused', {
+      provider,
+      budgetBytes: budget.capacityBytes,
+      remote: req.socket.remoteAddress,
+    });
+    refuse(req, res, 503, { message: 'too many webhook bodies in flight; retry later' }, { 'Retry-After': RETRY_AFTER_SECONDS });
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?', 1)[0];
     const provider = path === WEBHOOK_PATH && req.method === 'POST' ? providerLabel(req) : 'unknown';
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return rejectTooLarge(req, res, provider);
-    // Every answer waits for the whole request: answering before the body is read
-    // would leave unread bytes on a keep-alive connection the client then reuses.
-    const body = await readBody(req, limit);
-    if (body === 'too_large') return rejectTooLarge(req, res, provider);
-    if (body === 'aborted') return;
-    if (path !== WEBHOOK_PATH) {
-      return reply(res, 404, { message: `not found: webhooks are received at POST ${WEBHOOK_PATH}` });
-    }
-    if (req.method !== 'POST') {
+    if (path !== WEBHOOK_PATH || req.method !== 'POST') {
+      // Read to the end without keeping it: the keep-alive connection stays usable.
+      if (!(await discardBody(req))) return;
+      if (path !== WEBHOOK_PATH) return reply(res, 404, { message: `not found: webhooks are received at POST ${WEBHOOK_PATH}` });
       return reply(res, 405, { message: `method ${req.method} not allowed: use POST` }, { Allow: 'POST' });
     }
-    const decision = decideWebhook({ headers: req.headers, body }, options.secrets(), options.listApplications, origin);
+    // One snapshot of the secrets for the header checks, the streamed HMAC and the decision.
+    const secrets = options.secrets();
+    const checked = checkHeaders(req.headers, secrets, origin);
+    if (!checked.ok) {
+      webhookRequests.inc({ provider: checked.decision.provider, result: checked.decision.result });
+      logDecision(checked.decision, req);
+      return refuse(req, res, checked.decision.status, { message: checked.decision.message });
+    }
+    const hmacSecret = checked.provider.credential.kind === 'hmac-sha256' ? checked.secret : undefined;
+    const reading = readBody(req, { limitBytes: limit, budget, hmacSecret });
+    const read = await reading.outcome;
+    if (read.kind === 'too_large') return rejectTooLarge(req, res, provider);
+    if (read.kind === 'busy') return rejectBusy(req, res, provider);
+    if (read.kind === 'aborted') return;
+    let decision: WebhookDecision;
+    try {
+      decision = decideWebhook({ headers: req.headers, body: read.body, bodyHmac: read.hmac }, secrets, options.listApplications, origin);
+    } finally {
+      reading.done();
+    }
     webhookRequests.inc({ provider: decision.provider, result: decision.result });
     logDecision(decision, req);
     if (decision.result !== 'accepted') return reply(res, decision.status, { message: decision.message });
@@ -207,11 +252,18 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       });
     },
   );
-  // Clients that send `Expect: 100-continue` learn about an oversized body before sending it.
+  // Clients that send `Expect: 100-continue` learn about an oversized or unsigned body before sending it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (Number(req.headers['content-length'] ?? 0) > limit) {
       webhookRequests.inc({ provider: providerLabel(req), result: 'too_large' });
       reply(res, 413, { message: `request body exceeds the limit of ${limit} bytes` }, { Connection: 'close' });
+      return;
+    }
+    const checked = (req.url ?? '').split('?', 1)[0] === WEBHOOK_PATH && req.method === 'POST' ? checkHeaders(req.headers, options.secrets(), origin) : undefined;
+    if (checked && !checked.ok) {
+      webhookRequests.inc({ provider: checked.decision.provider, result: checked.decision.result });
+      logDecision(checked.decision, req);
+      reply(res, checked.decision.status, { message: checked.decision.message }, { Connection: 'close' });
       return;
     }
     res.writeContinue();
@@ -220,12 +272,13 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 
   const port = await listen(server, 'webhook receiver', options.port, options.host);
   server.on('error', (error) => log.error('webhook server error', { error }));
-  log.info('webhook receiver listening', { port, path: WEBHOOK_PATH, bodyLimitBytes: limit });
+  log.info('webhook receiver listening', { port, path: WEBHOOK_PATH, bodyLimitBytes: limit, bufferBudgetBytes: budget.capacityBytes });
 
   const closeServer = gracefulClose(server, { graceMs: closeGraceMs, alsoWaitFor: () => queue.drained() });
   return {
     port,
     idle: () => queue.drained(),
+    bufferedBytes: () => budget.bytes,
     close() {
       closing = true;
       return closeServer();
@@ -236,29 +289,4 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 /** The provider label for requests rejected before they were verified. */
 function providerLabel(req: IncomingMessage): string {
   return detectProvider(req.headers)?.name ?? 'unknown';
-}
-
-/** The whole body, 'too_large' as soon as it passes the limit, or 'aborted' when the client went away. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'aborted'> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const finish = (value: Buffer | 'too_large' | 'aborted') => {
-      if (settled) return;
-      settled = true;
-      resolve(value);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        req.pause();
-        finish('too_large');
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => finish(Buffer.concat(chunks, size)));
-    req.on('error', () => finish('aborted'));
-    req.on('close', () => finish('aborted'));
-  });
 }

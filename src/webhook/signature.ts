@@ -2,6 +2,7 @@
 // buffers, so response timing tells an attacker nothing about how close a guess was.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { WebhookCredential, WebhookRequest } from './types.js';
 
 /** The first value of a header (Node lower-cases names), or undefined. */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -24,12 +25,35 @@ export function signBody(secret: string, body: Buffer | string, prefix = ''): st
  * present when given. Anything that is not exactly 64 hex digits fails.
  */
 export function verifyHexHmac(signature: string | undefined, secret: string, body: Buffer, prefix = ''): boolean {
+  return hexSignatureMatches(signature, hmacSha256(secret, body), prefix);
+}
+
+/** Checks a hex signature header (after `prefix`) against an HMAC-SHA256 already computed. */
+export function hexSignatureMatches(signature: string | undefined, digest: Buffer, prefix = ''): boolean {
   if (signature === undefined) return false;
   const text = signature.trim();
   if (prefix !== '' && text.slice(0, prefix.length).toLowerCase() !== prefix) return false;
   const hex = text.slice(prefix.length);
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false;
-  return timingSafeEqual(Buffer.from(hex, 'hex'), hmacSha256(secret, body));
+  return timingSafeEqual(Buffer.from(hex, 'hex'), digest);
+}
+
+/** Whether the request carries the header its provider's credential travels in. */
+export function hasCredential(credential: WebhookCredential, headers: IncomingHttpHeaders): boolean {
+  const value = header(headers, credential.header);
+  return value !== undefined && value.trim() !== '';
+}
+
+/**
+ * Checks a request's token or signature against `secret`, in constant time. A token
+ * needs only the headers; a signature uses `request.bodyHmac` when the receiver
+ * computed it while reading (with this same secret).
+ */
+export function verifyCredential(credential: WebhookCredential, request: WebhookRequest, secret: string): boolean {
+  const given = header(request.headers, credential.header);
+  if (given === undefined) return false;
+  if (credential.kind === 'token') return credential.matches(given, secret);
+  return hexSignatureMatches(given, request.bodyHmac ?? hmacSha256(secret, request.body), credential.prefix);
 }
 
 /** Compares two tokens in constant time, whatever their lengths (both are hashed first). */

@@ -34,7 +34,22 @@ export type ProviderEvent =
 export interface WebhookRequest {
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /**
+   * HMAC-SHA256 of the body with the provider's configured secret, computed while the
+   * body streamed in (the receiver does this); computed from `body` when absent.
+   */
+  bodyHmac?: Buffer;
 }
+
+/**
+ * How a provider proves a request is genuine. Either way the credential travels in
+ * one header, so a request without it is refused before its body is read.
+ */
+export type WebhookCredential =
+  /** A shared token in the header itself, checked before the body is read. */
+  | { kind: 'token'; header: string; matches(given: string, secret: string): boolean }
+  /** A hex HMAC-SHA256 of the body (after `prefix`), checked once the body is in. */
+  | { kind: 'hmac-sha256'; header: string; prefix: string };
 
 export interface WebhookProvider {
   name: ProviderName;
@@ -42,8 +57,7 @@ export interface WebhookProvider {
   displayName: string;
   /** Whether the request's headers say it came from this provider. */
   detects(headers: IncomingHttpHeaders): boolean;
-  /** Checks the signature or token against the configured secret, in constant time. */
-  verify(request: WebhookRequest, secret: string): boolean;
+  credential: WebhookCredential;
   /** Turns a verified request into pushes; throws MalformedPayloadError on bad input. */
   parse(request: WebhookRequest): ProviderEvent;
 }

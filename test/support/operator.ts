@@ -2,11 +2,35 @@
 // free ports, and captures every log line it prints (for assertions, including that
 // no secret ever appears in them).
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { repoRoot } from './controlplane/install.js';
 import { exited, forEachLine, spawnTied, terminate } from './process.js';
 import { testCluster } from './cluster.js';
 import { waitFor } from './wait.js';
+
+interface ManagerContainer {
+  env?: Array<{ name: string; value?: string }>;
+  resources?: { limits?: { memory?: string } };
+}
+
+/** The controller container of config/manager's Deployment. */
+export function managerContainer(): ManagerContainer {
+  const deployment = parseYaml(readFileSync(join(repoRoot, 'config/manager/manager.yaml'), 'utf8')) as {
+    spec: { template: { spec: { containers: Array<ManagerContainer & { name: string }> } } };
+  };
+  const container = deployment.spec.template.spec.containers.find((c) => c.name === 'controller');
+  if (!container) throw new Error('config/manager/manager.yaml has no controller container');
+  return container;
+}
+
+/** NODE_OPTIONS as the Deployment sets it (the heap limit), so tests run herald as it runs in a pod. */
+export function deploymentNodeOptions(): string {
+  const value = managerContainer().env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (!value) throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS for the controller');
+  return value;
+}
 
 export interface OperatorOptions {
   /** herald's control namespace (its Lease lives here). */
@@ -65,7 +89,7 @@ export async function startOperator(options: OperatorOptions, sharedOutput: stri
   ];
   const child = spawnTied(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, deploymentNodeOptions()].filter(Boolean).join(' '), ...options.env },
   });
   const output = sharedOutput;
   const parsed: Array<Record<string, unknown>> = [];

@@ -144,7 +144,7 @@ test('413 when Content-Length is over the limit, without reading the body', asyn
 test('413 while streaming a chunked body that passes the limit', async (t) => {
   const { server, count } = await receiver(t, { bodyLimitBytes: 4096 });
   const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/webhook', headers: { 'x-github-event': 'push', 'transfer-encoding': 'chunked' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/webhook', headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'transfer-encoding': 'chunked' } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -206,7 +206,7 @@ test('a client that stalls in the middle of its body is disconnected', async (t)
   const { server, refreshed } = await receiver(t, { headersTimeoutMs: 500, readTimeoutMs: 1000 });
   const closed = await new Promise<boolean>((resolve) => {
     const socket = connect(server.port, '127.0.0.1', () =>
-      socket.write('POST /api/webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: 100\r\n\r\n{"ref":'),
+      socket.write(`POST /api/webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${'0'.repeat(64)}\r\nContent-Length: 100\r\n\r\n{"ref":`),
     );
     socket.on('data', () => undefined);
     socket.on('error', () => undefined);
