@@ -1,19 +1,27 @@
-# herald's container image: compile in a full Node image, run on distroless as a
+# herald's container image: compile in a Node image, run on a distroless-style base as a
 # non-root user with only the production dependencies.
-#   docker build -t ghcr.io/herald/herald:v0.1.0 .
+#   docker build -t <registry>/herald:<tag> .
+# Both bases are build arguments. The defaults are the public images; `make image`
+# builds the same file with buildah on bases it assembles from Debian packages and the
+# Node binary (test/e2e/image/build.ts). BASE_IMAGE must have node at /nodejs/bin/node
+# (as distroless' nodejs images do); BUILD_IMAGE needs node, npm and a shell.
 ARG NODE_MAJOR=20
+ARG BUILD_IMAGE=node:${NODE_MAJOR}-bookworm-slim
+ARG BASE_IMAGE=gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
 
-FROM node:${NODE_MAJOR}-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 # Dependencies first, so that a source change does not reinstall them.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --prefer-offline
 COPY tsconfig.json ./
 COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && printf '#!/nodejs/bin/node\n// herald on PATH: `herald --help` in the container, or kubectl exec.\nimport("/app/build/src/main.js");\n' > /src/herald \
+ && chmod 0755 /src/herald
 
-FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
+FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="herald" \
       org.opencontainers.image.description="Argo CD Application notifications to DingTalk, and Git webhooks to Argo CD refreshes" \
       org.opencontainers.image.licenses="Apache-2.0"
@@ -23,10 +31,11 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/build/src ./build/src
+COPY --from=build /src/herald /usr/local/bin/herald
 COPY crds ./crds
 # distroless' nonroot user; the Deployment also enforces runAsNonRoot.
 USER 65532:65532
 # webhook receiver, health probes, metrics
 EXPOSE 8080 8081 9001
-ENTRYPOINT ["/nodejs/bin/node", "/app/build/src/main.js"]
+ENTRYPOINT ["/usr/local/bin/herald"]
 CMD ["controller"]

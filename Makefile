@@ -7,7 +7,7 @@ AVA := $(NODE) node_modules/ava/entrypoints/cli.mjs
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n\nTargets:\n"} /^[a-zA-Z_-]+:.*##/ { printf "  %-24s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n\nTargets:\n"} /^[a-zA-Z0-9_-]+:.*##/ { printf "  %-24s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -38,6 +38,26 @@ controlplane-binaries: build ## Find or build etcd, kube-apiserver, kubectl (KUB
 .PHONY: promtool
 promtool: build ## Provide promtool for the tests (PATH, cache, or extracted from Debian's prometheus package)
 	$(NODE) build/test/support/promtool.js
+
+.PHONY: e2e-binaries
+e2e-binaries: controlplane-binaries ## Find or build kube-controller-manager, kube-scheduler, kube-proxy, kubelet (same module and cache as kube-apiserver)
+	$(NODE) build/test/support/controlplane/cli.js node-binaries
+
+# The image `make image` builds and `make e2e` installs; IMAGE=<registry>/herald:<tag> to push your own.
+IMAGE ?= localhost/herald:dev
+IMAGE_ARCHIVE ?= dist/herald-image.oci.tar
+
+.PHONY: image
+image: build ## Build the image from the Dockerfile with buildah on Debian-made bases (no registry needed) into $(IMAGE_ARCHIVE), an OCI archive
+	$(NODE) build/test/e2e/image/build.js "$(IMAGE)" "$(IMAGE_ARCHIVE)"
+
+.PHONY: e2e
+e2e: image e2e-binaries ## Install the image with dist/install.yaml into a real single-node cluster (kubelet, containerd) and play the story, with Prometheus (root; test/e2e)
+	$(NODE) build/test/e2e/run.js
+
+.PHONY: e2e-up
+e2e-up: e2e-binaries ## Start the e2e single-node cluster by hand and keep it until Ctrl-C
+	$(NODE) build/test/e2e/cluster/cli.js up $(if $(wildcard $(IMAGE_ARCHIVE)),--image "$(IMAGE_ARCHIVE)=$(IMAGE)")
 
 .PHONY: controlplane-up
 controlplane-up: build ## Start a control plane by hand (CRDs installed) and keep it until Ctrl-C

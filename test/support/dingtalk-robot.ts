@@ -36,6 +36,8 @@ export interface ReceivedRequest {
   seq: number;
   /** Arrival time, ms since the epoch. */
   time: number;
+  /** The sender's address (test/e2e checks that messages come from the pod network). */
+  remoteAddress: string;
   method: string;
   path: string;
   query: Record<string, string>;
@@ -339,6 +341,7 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
       const record: ReceivedRequest = {
         seq: ++seq,
         time: now(),
+        remoteAddress: req.socket.remoteAddress ?? '',
         method: req.method ?? 'GET',
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { ETCD_VERSION, KUBERNETES_VERSION } from './versions.js';
 
 export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl';
+/** The rest of a single-node cluster (test/e2e), built from the same Kubernetes module. */
+export type NodeBinaryName = 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy' | 'kubelet';
+type AnyBinaryName = BinaryName | NodeBinaryName;
 
 export interface ResolvedBinary {
   path: string;
@@ -15,6 +18,7 @@ export interface ResolvedBinary {
 }
 
 export type ControlPlaneBinaries = Record<BinaryName, ResolvedBinary>;
+export type NodeBinaries = Record<NodeBinaryName, ResolvedBinary>;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Source folder of the Go tool modules (works from build/ and from the source tree). */
@@ -55,7 +59,7 @@ function onPath(name: string): string | undefined {
 }
 
 /** Minor version a binary reports, e.g. 36 for v1.36.3; undefined when it cannot tell. */
-export function reportedMinor(name: BinaryName, path: string): number | undefined {
+export function reportedMinor(name: AnyBinaryName, path: string): number | undefined {
   const args = name === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version'];
   const result = spawnSync(path, args, { encoding: 'utf8', timeout: 20_000 });
   const text = `${result.stdout ?? ''}${result.stderr ?? ''}`;
@@ -66,8 +70,10 @@ export function reportedMinor(name: BinaryName, path: string): number | undefine
 const pinnedMinor = Number(/^v1\.(\d+)\./.exec(KUBERNETES_VERSION)![1]);
 
 /** PATH binaries are used only within kubectl's supported skew of the pinned server. */
-function acceptableFromPath(name: BinaryName, path: string): boolean {
+function acceptableFromPath(name: AnyBinaryName, path: string): boolean {
   if (name === 'etcd') return true;
+  // A node runs the server's own version: kubelet and friends must match the pinned minor.
+  if (name !== 'kube-apiserver' && name !== 'kubectl') return reportedMinor(name, path) === pinnedMinor;
   const minor = reportedMinor(name, path);
   return minor !== undefined && Math.abs(minor - pinnedMinor) <= 1;
 }
@@ -82,10 +88,16 @@ const kubernetesVersionFlags = (() => {
   );
 })();
 
-const buildTargets: Record<BinaryName, { module: string; pkg: string; ldflags: string[] }> = {
+const kubernetesTarget = (cmd: string) => ({ module: 'kubernetes', pkg: `k8s.io/kubernetes/cmd/${cmd}`, ldflags: kubernetesVersionFlags });
+
+const buildTargets: Record<AnyBinaryName, { module: string; pkg: string; ldflags: string[] }> = {
   etcd: { module: 'etcd', pkg: 'go.etcd.io/etcd/server/v3', ldflags: [] },
-  'kube-apiserver': { module: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags: kubernetesVersionFlags },
-  kubectl: { module: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: kubernetesVersionFlags },
+  'kube-apiserver': kubernetesTarget('kube-apiserver'),
+  kubectl: kubernetesTarget('kubectl'),
+  'kube-controller-manager': kubernetesTarget('kube-controller-manager'),
+  'kube-scheduler': kubernetesTarget('kube-scheduler'),
+  'kube-proxy': kubernetesTarget('kube-proxy'),
+  kubelet: kubernetesTarget('kubelet'),
 };
 
 function log(message: string): void {
@@ -93,7 +105,7 @@ function log(message: string): void {
 }
 
 /** Builds one binary into the cache; a lock directory keeps parallel callers from building twice. */
-function build(name: BinaryName): string {
+function build(name: AnyBinaryName): string {
   const dir = binaryCacheDir();
   mkdirSync(dir, { recursive: true });
   const target = join(dir, name);
@@ -138,7 +150,7 @@ function build(name: BinaryName): string {
   }
 }
 
-function resolveOne(name: BinaryName): ResolvedBinary {
+function resolveOne(name: AnyBinaryName): ResolvedBinary {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets) {
     const candidate = join(assets, name);
@@ -156,5 +168,15 @@ export function resolveBinaries(): ControlPlaneBinaries {
     etcd: resolveOne('etcd'),
     'kube-apiserver': resolveOne('kube-apiserver'),
     kubectl: resolveOne('kubectl'),
+  };
+}
+
+/** kube-controller-manager, kube-scheduler, kube-proxy and kubelet for test/e2e's node. */
+export function resolveNodeBinaries(): NodeBinaries {
+  return {
+    'kube-controller-manager': resolveOne('kube-controller-manager'),
+    'kube-scheduler': resolveOne('kube-scheduler'),
+    'kube-proxy': resolveOne('kube-proxy'),
+    kubelet: resolveOne('kubelet'),
   };
 }

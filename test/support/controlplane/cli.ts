@@ -1,13 +1,16 @@
 // `make controlplane-binaries` and `make controlplane-up`: prepare the binaries, or
 // start a control plane by hand for debugging and keep it until Ctrl-C.
 import { ControlPlane } from './controlplane.js';
-import { binaryCacheDir, resolveBinaries } from './binaries.js';
+import { binaryCacheDir, resolveBinaries, resolveNodeBinaries } from './binaries.js';
 import { installBaseCrds } from './install.js';
 
 const usage = `usage: node build/test/support/controlplane/cli.js <command>
 
 commands:
   binaries   find or build etcd, kube-apiserver and kubectl; print where they are
+  node-binaries
+             the same for kube-controller-manager, kube-scheduler, kube-proxy and
+             kubelet (the single-node cluster of test/e2e)
   up         start etcd + kube-apiserver on loopback with the CRDs installed,
              print the kubeconfig path, and run until Ctrl-C
 
@@ -21,6 +24,10 @@ async function main(): Promise<number> {
     const binaries = resolveBinaries();
     for (const [name, binary] of Object.entries(binaries)) process.stdout.write(`${name}\t${binary.source}\t${binary.path}\n`);
     process.stdout.write(`cache\t${binaryCacheDir()}\n`);
+    return 0;
+  }
+  if (command === 'node-binaries') {
+    for (const [name, binary] of Object.entries(resolveNodeBinaries())) process.stdout.write(`${name}\t${binary.source}\t${binary.path}\n`);
     return 0;
   }
   if (command === 'up') {

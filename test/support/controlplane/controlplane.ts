@@ -12,8 +12,10 @@ import { generatePki, kubeconfigYaml, type Pki } from './pki.js';
 export interface ControlPlaneOptions {
   /** Working folder (certificates, etcd data, logs); a fresh temp folder by default. */
   dir?: string;
-  /** Extra kube-apiserver flags. */
+  /** Extra kube-apiserver flags (they come last, so they override the defaults). */
   apiserverArgs?: string[];
+  /** More subjectAltNames for the API server's certificate (test/e2e's node reaches it by other names). */
+  serverSans?: string[];
   log?: (line: string) => void;
 }
 
@@ -43,7 +45,7 @@ export class ControlPlane {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'herald-cp-'));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-    const pki = generatePki(dir);
+    const pki = generatePki(dir, options.serverSans);
     const [etcdClientPort, etcdPeerPort, apiserverPort] = await freePorts(3);
     const processes: ChildProcess[] = [];
     const started = Date.now();

@@ -21,13 +21,14 @@ function openssl(args: string[], cwd: string): void {
 
 const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'];
 
-export function generatePki(dir: string): Pki {
+/** `extraSans`: more subjectAltName entries for the serving certificate, e.g. `IP:10.0.0.1`. */
+export function generatePki(dir: string, extraSans: string[] = []): Pki {
   openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=herald-test-ca'], dir);
   openssl(
     [
       'req', '-x509', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key',
       '-keyout', 'server.key', '-out', 'server.crt', '-subj', '/CN=kube-apiserver',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc',
+      '-addext', `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes.default.svc', ...extraSans].join(',')}`,
       '-addext', 'extendedKeyUsage=serverAuth',
     ],
     dir,

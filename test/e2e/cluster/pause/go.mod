@@ -1,0 +1,3 @@
+module github.com/herald/herald/test/e2e/cluster/pause
+
+go 1.22
