@@ -66,24 +66,29 @@ export class ControlPlane {
           '--log-level=warn',
         ], join(dir, 'etcd.log')),
       );
+      // A flag given in apiserverArgs replaces the default (list flags would add up).
+      const overridden = new Set((options.apiserverArgs ?? []).map((arg) => arg.split('=')[0]));
+      const byDefault = (args: string[]) => args.filter((arg) => !overridden.has(arg.split('=')[0]));
       processes.push(
         launch(binaries['kube-apiserver'].path, [
-          `--etcd-servers=${etcdUrl}`,
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
-          `--secure-port=${apiserverPort}`,
-          `--cert-dir=${join(dir, 'apiserver-certs')}`,
-          `--tls-cert-file=${pki.serverCert}`,
-          `--tls-private-key-file=${pki.serverKey}`,
-          `--client-ca-file=${join(dir, 'ca.crt')}`,
-          '--service-account-issuer=https://kubernetes.default.svc',
-          `--service-account-key-file=${pki.serviceAccountPub}`,
-          `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-          '--service-cluster-ip-range=10.0.0.0/24',
-          '--authorization-mode=RBAC',
-          '--allow-privileged=true',
-          '--enable-priority-and-fairness=false',
-          '--profiling=false',
+          ...byDefault([
+            `--etcd-servers=${etcdUrl}`,
+            '--bind-address=127.0.0.1',
+            '--advertise-address=127.0.0.1',
+            `--secure-port=${apiserverPort}`,
+            `--cert-dir=${join(dir, 'apiserver-certs')}`,
+            `--tls-cert-file=${pki.serverCert}`,
+            `--tls-private-key-file=${pki.serverKey}`,
+            `--client-ca-file=${join(dir, 'ca.crt')}`,
+            '--service-account-issuer=https://kubernetes.default.svc',
+            `--service-account-key-file=${pki.serviceAccountPub}`,
+            `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+            '--service-cluster-ip-range=10.0.0.0/24',
+            '--authorization-mode=RBAC',
+            '--allow-privileged=true',
+            '--enable-priority-and-fairness=false',
+            '--profiling=false',
+          ]),
           ...(options.apiserverArgs ?? []),
         ], join(dir, 'kube-apiserver.log')),
       );
