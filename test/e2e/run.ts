@@ -23,7 +23,7 @@ const only = process.argv.slice(2);
 const host = only.length === 0 || only.includes('host');
 const inCluster = only.length === 0 || only.includes('in-cluster');
 let failed = 0;
-if (host) failed += step('host tests: the image, the cluster leaves nothing behind', [process.execPath, ...ava, 'build/test/e2e/host/']) === 0 ? 0 : 1;
+if (host) failed += step('host tests: the image, the cluster leaves nothing behind', [process.execPath, ...ava, 'build/test/e2e/host/**/*.test.js']) === 0 ? 0 : 1;
 if (inCluster) {
   failed +=
     step('in-cluster tests: herald installed into a single-node cluster', [
@@ -35,7 +35,7 @@ if (inCluster) {
       '--',
       process.execPath,
       ...ava,
-      'build/test/e2e/in-cluster/',
+      'build/test/e2e/in-cluster/**/*.test.js',
     ]) === 0
       ? 0
       : 1;
