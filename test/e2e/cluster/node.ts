@@ -245,6 +245,9 @@ function setUpNamespaces(): void {
   sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
   sh('ip', ['addr', 'add', `${NODE_IP}/${POD_CIDR.split('/')[1]}`, 'dev', BRIDGE]);
   sh('ip', ['link', 'set', BRIDGE, 'up']);
+  // The namespace has no default route: without this one, a connection to a Service IP
+  // from the node itself fails before kube-proxy's rules can rewrite it.
+  sh('ip', ['route', 'add', SERVICE_CIDR, 'dev', BRIDGE, 'src', NODE_IP]);
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
   // kube-proxy's rules must see pod-to-pod traffic through a Service on the same bridge.
   if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) writeFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', '1');
