@@ -1,6 +1,7 @@
-// Runs `herald controller` (build/src/main.js) as its own process for a benchmark:
-// free ports, JSON log lines parsed as they arrive (with the time they arrived),
-// optional V8 CPU profile, and its pid for /proc figures.
+// Runs the operator under test as its own process for a benchmark: `herald controller`
+// (build/src/main.js), or any process that logs JSON lines the same way (the anchor,
+// bench/lib/anchor.ts): free ports, log lines parsed as they arrive, optional V8 CPU
+// profile (herald), and its pid for /proc figures.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,16 @@ export interface BenchOperatorOptions {
   logLevel?: 'debug' | 'info';
 }
 
+/** Any operator process: what to run, the log line that says it started, which lines to keep. */
+export interface OperatorProcessSpec {
+  command: string;
+  args: string[];
+  /** `msg` of the line logged once the caches are synced; it carries `ports`. */
+  startedMsg: string;
+  /** Lines to parse and keep (default: all); a cheap text test for chatty operators. */
+  keepLine?: (line: string) => boolean;
+}
+
 export class BenchOperator {
   readonly records: LogRecord[] = [];
   private listeners: Array<() => void> = [];
@@ -32,7 +43,7 @@ export class BenchOperator {
   readonly spawnedAt: number;
   /** Monotonic microseconds just before the process was spawned (the clock of V8 CPU profiles). */
   readonly spawnedAtMonoUs: number;
-  private constructor(readonly child: ChildProcess, spawnedAt: number, spawnedAtMonoUs: number) {
+  private constructor(readonly child: ChildProcess, spawnedAt: number, spawnedAtMonoUs: number, private readonly startedMsg: string) {
     this.spawnedAt = spawnedAt;
     this.spawnedAtMonoUs = spawnedAtMonoUs;
   }
@@ -61,13 +72,18 @@ export class BenchOperator {
       '--log-level', options.logLevel ?? 'debug',
       ...(options.extraArgs ?? []),
     ];
+    return BenchOperator.spawn({ command: process.execPath, args, startedMsg: 'herald controller started' });
+  }
+
+  static spawn(spec: OperatorProcessSpec): BenchOperator {
     const spawnedAt = Date.now();
     const mono = Number(process.hrtime.bigint() / 1000n);
-    const child = spawnTied(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const operator = new BenchOperator(child, spawnedAt, mono);
+    const child = spawnTied(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const operator = new BenchOperator(child, spawnedAt, mono, spec.startedMsg);
+    const keep = spec.keepLine ?? (() => true);
     forEachLine(child, (lines) => {
       for (const line of lines) {
-        if (!line) continue;
+        if (!line || !keep(line)) continue;
         try {
           operator.records.push(JSON.parse(line) as LogRecord);
         } catch {
@@ -99,7 +115,7 @@ export class BenchOperator {
   }
 
   async waitStarted(): Promise<LogRecord> {
-    const started = await this.waitForLog((r) => r.msg === 'herald controller started', 'the operator to start', 180_000);
+    const started = await this.waitForLog((r) => r.msg === this.startedMsg, 'the operator to start', 180_000);
     this.ports = (started.ports ?? {}) as BenchOperator['ports'];
     return started;
   }
