@@ -82,7 +82,7 @@ export function benchApp(index: number, namespace: string, state: AppState, anno
     return buildApp({ ...common, phase: 'Succeeded', revision: BASE_REVISION, resources: resources(name, destinationNamespace, 'Synced', 'Healthy') });
   }
   if (state.kind === 'running') {
-    return buildApp({
+    const app = buildApp({
       ...common,
       phase: 'Running',
       revision: state.revision,
@@ -91,6 +91,10 @@ export function benchApp(index: number, namespace: string, state: AppState, anno
       healthStatus: 'Progressing',
       resources: resources(name, destinationNamespace, 'OutOfSync', 'Progressing'),
     });
+    // Argo CD's application controller records the revision being synced in syncResult
+    // as soon as the sync starts; Argo CD's catalog triggers key their oncePer on it.
+    app.status.operationState.syncResult = { revision: state.revision, source: app.spec.source };
+    return app;
   }
   return buildApp({
     ...common,
@@ -111,7 +115,7 @@ export function revisionFor(phase: number, serial: number): string {
 
 // ---- the sample catalog, compiled with the operator's own code ------------------
 
-interface Catalog {
+export interface Catalog {
   triggers: Map<string, CompiledTrigger>;
   channel: DingTalkChannel;
 }
@@ -141,11 +145,12 @@ export function loadSampleCatalog(namespace: string): Catalog {
  * the real routing and decision code (src/controller routing.ts and engine.ts, which
  * evaluate the compiled CEL triggers and build ledger keys), with an empty ledger.
  */
-export function ledgerFor(app: Application, catalog: Catalog, now: Date): Record<string, number> {
+export function ledgerFor(app: Application, catalog: Catalog, now: Date, channelList: DingTalkChannel[] = [catalog.channel]): Record<string, number> {
   const namespace = app.metadata.namespace;
+  const byName = new Map(channelList.map((channel) => [channel.metadata.name, channel]));
   const channels = {
-    get: (ns: string, name: string) => (ns === namespace && name === catalog.channel.metadata.name ? catalog.channel : undefined),
-    list: (ns: string) => (ns === namespace ? [catalog.channel] : []),
+    get: (ns: string, name: string) => (ns === namespace ? byName.get(name) : undefined),
+    list: (ns: string) => (ns === namespace ? channelList : []),
   };
   const { routes } = routesFor({ namespace, labels: app.metadata.labels, annotations: app.metadata.annotations }, namespace, channels);
   const decision = decide({
