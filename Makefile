@@ -115,3 +115,15 @@ bench: build controlplane-binaries ## Run the benchmarks: bench/engine at 1,000 
 	fi; \
 	echo "[bench] results (one JSON line per run):"; \
 	for f in $(foreach n,$(BENCH_APPS),$(BENCH_OUT)/engine-$(n).log) $(BENCH_OUT)/webhook.log; do [ -f $$f ] && tail -n 1 $$f; done; true
+
+# The anchor (bench/anchor/, Go): a controller on Argo CD's notifications-engine,
+# built once per source version into ~/.cache/herald/anchor-<hash> under the heavy lock.
+.PHONY: anchor
+anchor: build ## Build the anchor for bench-compare (Argo CD's notifications-engine, Go; cached; a cold build takes minutes)
+	$(NODE) build/bench/lib/anchor.js
+
+BENCH_COMPARE_ARGS ?=
+
+.PHONY: bench-compare
+bench-compare: build controlplane-binaries anchor ## herald vs Argo CD's notifications-engine, alternating runs at 1,000 and 10,000 apps, one table (about 1.5 hours; takes the heavy lock per run)
+	$(NODE) build/bench/compare/main.js $(BENCH_COMPARE_ARGS)
