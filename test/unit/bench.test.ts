@@ -2,7 +2,9 @@
 // the API server's write count and the heavy-lock check. (No timing is asserted
 // anywhere: the benches print figures.)
 import test from 'ava';
+import { parse } from 'yaml';
 import { mainTable, shapeTable, type EngineResult } from '../../bench/compare/tables.js';
+import { anchorConfigMap, anchorSecret, CATALOG_TRIGGERS } from '../../bench/engine/anchor-config.js';
 import { countWrites, writesBetween } from '../../bench/lib/apiserver.js';
 import { backlogSeries, capacityOf, formatCapacity, judgeStep, keepStepping, resolvedTimes, slope, type StepVerdict } from '../../bench/lib/capacity.js';
 import { parseFlocks, underHeavyLock } from '../../bench/lib/heavy-lock.js';
@@ -148,4 +150,20 @@ test('the heavy lock: /proc/locks holders are read without the waiters, and floc
     { pid: 1764, major: 254, minor: 0, inode: 10035207 },
   ]);
   t.deepEqual(underHeavyLock(['make', 'bench'], '/nonexistent/heavy.lock'), ['flock', '/nonexistent/heavy.lock', 'make', 'bench']);
+});
+
+test('the anchor is configured like Argo CD: the catalog triggers, one webhook service, a template per trigger, subscriptions per channel', (t) => {
+  const one = anchorConfigMap({ namespace: 'argocd', robotUrl: 'http://127.0.0.1:9/robot', channels: { 'dingtalk-ops': 'bench-dingtalk-ops' }, argocdUrl: 'https://argocd.example.com' }) as { data: Record<string, string> };
+  t.deepEqual(Object.keys(one.data).filter((k) => k.startsWith('trigger.')).sort(), ['trigger.on-deployed', 'trigger.on-sync-failed', 'trigger.on-sync-running', 'trigger.on-sync-succeeded']);
+  t.is(one.data['trigger.on-sync-running'], CATALOG_TRIGGERS['on-sync-running']);
+  t.like(parse(one.data['trigger.on-sync-running']!)[0], { oncePer: 'app.status.operationState?.syncResult?.revision', send: ['app-sync-running'] });
+  t.deepEqual(parse(one.data['service.webhook.dingtalk']!), { url: 'http://127.0.0.1:9/robot', headers: [{ name: 'Content-Type', value: 'application/json' }] });
+  t.deepEqual(parse(one.data.subscriptions!), [{ recipients: ['dingtalk:dingtalk-ops'], triggers: ['on-deployed', 'on-sync-failed', 'on-sync-running', 'on-sync-succeeded'] }]);
+  const template = parse(one.data['template.app-sync-failed']!) as { webhook: { dingtalk: { method: string; path: string; body: string } } };
+  t.is(template.webhook.dingtalk.method, 'POST');
+  t.regex(template.webhook.dingtalk.body, /\*\*%s\*\*" "❌ 同步失败"/);
+  t.regex(template.webhook.dingtalk.body, /\| toJson -}}$/);
+  const many = anchorConfigMap({ namespace: 'argocd', robotUrl: 'http://127.0.0.1:9/robot', channels: { 'ch-000': 'a', 'ch-001': 'b' }, argocdUrl: 'https://argocd.example.com' }) as { data: Record<string, string> };
+  t.deepEqual((parse(many.data.subscriptions!) as Array<{ selector: string }>).map((s) => s.selector), ['herald.bench/channel=ch-000', 'herald.bench/channel=ch-001']);
+  t.deepEqual((anchorSecret({ namespace: 'argocd', robotUrl: '', channels: { 'ch-000': 'a' }, argocdUrl: '' }) as { stringData: unknown }).stringData, { 'token-ch-000': 'a' });
 });
