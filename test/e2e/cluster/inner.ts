@@ -1,6 +1,8 @@
 // The node's side of a cluster run (run.ts starts it in the run's cgroup and in new
 // network and mount namespaces): starts the cluster, runs the command, stops.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SingleNodeCluster } from './node.js';
 import { NODE_IP } from './network.js';
 
@@ -13,6 +15,8 @@ interface InnerArgs {
 
 async function main(): Promise<number> {
   const args = JSON.parse(process.argv[2]!) as InnerArgs;
+  // The runner signals this process directly (unshare does not forward signals).
+  writeFileSync(join(args.dir, 'inner.pid'), String(process.pid));
   const command = process.argv.slice(3);
   let child: ChildProcess | undefined;
   let interrupted = false;

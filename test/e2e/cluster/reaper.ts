@@ -1,7 +1,7 @@
 // The reaper of one cluster run (run.ts starts it in its own session). It waits for its
 // stdin to close, which happens when the runner exits however it exits, then kills
 // whatever is left in the run's cgroup and removes the cgroups and the run's folder.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { cleanUp, type RunState } from './run.js';
 
 const [statePath, logPath] = process.argv.slice(2);
@@ -18,7 +18,9 @@ const reap = () => {
   const began = Date.now();
   cleanUp(state).then(
     () => {
-      log(`run ${state.dir} cleaned up in ${Date.now() - began} ms`);
+      void began;
+      // Nothing of the run stays, not even this log; it is kept only when cleaning failed.
+      rmSync(logPath!, { force: true });
       process.exit(0);
     },
     (error: unknown) => {

@@ -145,7 +145,14 @@ export async function runInCluster(options: RunOptions, pauseImage: { archive: s
     ],
     { stdio: 'inherit' },
   );
-  const forward = (signal: NodeJS.Signals) => inner.kill(signal);
+  // unshare --fork does not pass signals on: they go to the node's side itself.
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(Number(readFileSync(join(dir, 'inner.pid'), 'utf8')), signal);
+    } catch {
+      inner.kill(signal);
+    }
+  };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   const code = await new Promise<number>((resolve) => inner.once('exit', (c, s) => resolve(c ?? (s ? 128 + 9 : 1))));
