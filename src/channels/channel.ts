@@ -1,5 +1,6 @@
 // A channel turns a rendered notification into its own request and sends it.
 // One file per channel type; the registry picks one by type.
+import type { AxiosInstance } from 'axios';
 import type { RenderedNotification } from '../templates/types.js';
 
 export interface OutgoingMessage {
@@ -36,4 +37,47 @@ export interface Channel {
   send(message: OutgoingMessage, signal?: AbortSignal): Promise<SendReceipt>;
   /** Merge several waiting messages into one (for rate-limited channels); optional. */
   sendDigest?(messages: OutgoingMessage[], signal?: AbortSignal): Promise<DigestReceipt>;
+}
+
+/** A Secret's data, decoded to strings. */
+export type SecretData = Readonly<Record<string, string>>;
+
+/**
+ * Reads a Secret of the channel's own namespace (never another one): its data, or
+ * undefined when it does not exist. The controller reads its cache; the CLI a cluster or files.
+ */
+export type SecretReader = (name: string) => SecretData | undefined | Promise<SecretData | undefined>;
+
+/** Why a channel resource cannot be used, for its Ready condition (never quotes a secret). */
+export interface ChannelProblem {
+  /** Condition reason, e.g. SecretNotFound, InvalidWebhookURL. */
+  reason: string;
+  /** What is wrong and where; starts with the spec field when there is one. */
+  message: string;
+  /** The spec field the problem is about, e.g. spec.webhook.urlSecretRef. */
+  field?: string;
+}
+
+/** A channel ready to send, or the problem that keeps its resource from being Ready. */
+export type ChannelResolution<C extends Channel = Channel> = { ok: true; channel: C } | { ok: false; problem: ChannelProblem };
+
+/** Process-wide settings a channel factory gets besides the resource. */
+export interface ChannelOptions {
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Wait after the channel said "too fast" (DingTalk 130101). */
+  throttledRetryMs?: number;
+  /** HTTP client to use (tests, proxies). */
+  http?: AxiosInstance;
+  /** Clock (signing); the CLI fixes it so that the URL it prints is the URL it sends to. */
+  now?: () => number;
+}
+
+/** What a channel factory gets: the resource's namespace and spec, and how to read its Secrets. */
+export interface ChannelRequest {
+  namespace: string;
+  /** The resource's spec, as stored (the factory knows its shape). */
+  spec: unknown;
+  readSecret: SecretReader;
+  options?: ChannelOptions;
 }

@@ -2,13 +2,12 @@
 // Application with the operator's own code (scoping, nunjucks environment, DingTalk
 // body builder, signing), prints the exact request with secrets masked, and with
 // --channel sends it through the real DingTalk sender and prints the answer.
-import type { DingTalkChannelSpec } from '../api/generated.js';
 import type { OutgoingMessage } from '../channels/channel.js';
-import { buildDingTalkBody, dingTalkRobotFromSpec, fitToSize, missingKeyword, signedUrl, type DingTalkRobot } from '../channels/dingtalk.js';
+import { dingTalkChannel, prepareMessage, type DingTalkRobot, type PreparedMessage } from '../channels/dingtalk/index.js';
 import type { ChannelAnswer } from '../channels/errors.js';
 import { DEFAULT_ARGOCD_URL, notificationContext } from '../config.js';
 import { errorMessage } from '../errors.js';
-import { maskSecrets, maskUrl, registerSecret } from '../secrets.js';
+import { maskSecrets } from '../secrets.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate, type TemplateContext } from '../templates/index.js';
 import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
@@ -95,90 +94,51 @@ export async function templateNotify(argv: string[]): Promise<number> {
     `# NotificationTemplate ${template.namespace}/${template.name} for Application ${workspace.appNamespace}/${workspace.app.metadata.name} ` +
       `(trigger ${templateContext.trigger}${channel ? `, DingTalkChannel ${channel.namespace}/${channel.name}` : ''}; ${workspace.source.description})`,
   ];
-  const now = Date.now();
-  const target = channel ? await channelTarget(workspace, channel, now, dryRun) : undefined;
-  const built = target?.robot ? target.robot.build(message) : buildDingTalkBody(message.rendered, { initiator, mentions: channel?.object.spec.mentions });
-  const fitted = fitToSize(built.body);
-  const notes = [...(target?.notes ?? []), ...built.notes, ...(fitted.truncated ? ["the text was shortened to fit DingTalk's 20000-byte limit"] : [])];
+  const target = channel ? await channelTarget(workspace, channel, dryRun) : undefined;
+  // Exactly what the operator would send: the channel's robot prepares it (build, fit,
+  // keyword check); without a usable robot, the same steps with the channel's spec.
+  const spec = channel?.object.spec;
+  const prepared = target?.robot ? target.robot.prepare(message) : prepareMessage(message, { mentions: spec?.mentions, keywords: spec?.keywords });
+  const notes = [...(target?.notes ?? []), ...prepared.notes];
 
-  out.push(`POST ${target?.url ?? '<the channel robot webhook URL>'}`);
-  out.push('Content-Type: application/json; charset=utf-8', '', JSON.stringify(fitted.body, null, 2));
+  out.push(`POST ${target?.robot?.displayUrl() ?? '<the channel robot webhook URL>'}`);
+  out.push('Content-Type: application/json; charset=utf-8', '', JSON.stringify(prepared.body, null, 2));
   print(out);
   for (const note of notes) process.stderr.write(maskSecrets(`note: ${note}\n`));
 
-  const missing = channel ? missingKeyword(fitted.body, channel.object.spec.keywords ?? []) : undefined;
-  if (missing) {
-    process.stderr.write(maskSecrets(`herald: not sent: ${missing}\n`));
+  if (prepared.missingKeyword) {
+    process.stderr.write(maskSecrets(`herald: not sent: ${prepared.missingKeyword}\n`));
     return 1;
   }
   if (dryRun || !target?.robot) return 0;
-  return send(target.robot, message);
+  return send(target.robot, prepared);
 }
 
 interface ChannelTarget {
   robot?: DingTalkRobot;
-  /** The request URL, token and signature masked. */
-  url?: string;
   notes: string[];
 }
 
-/** Reads the channel's Secrets and builds its sender; in a dry run a missing Secret is only a note. */
-async function channelTarget(workspace: Workspace, channel: ResolvedChannel, now: number, dryRun: boolean): Promise<ChannelTarget> {
-  const spec: DingTalkChannelSpec = channel.object.spec;
-  const fail = (why: string): ChannelTarget => {
-    if (!dryRun) throw new UnusableResourceError(`DingTalkChannel ${channel.namespace}/${channel.name}: ${why}`);
-    return { notes: [`DingTalkChannel ${channel.namespace}/${channel.name}: ${why}; showing the body only`] };
-  };
-  if (!spec.webhook) return fail(spec.app ? 'spec.app (enterprise internal app robot) is not implemented yet' : 'spec.webhook is missing');
-  const read = async (field: string, ref: { name: string; key: string }): Promise<string | { problem: string }> => {
-    const data = await workspace.source.secret(channel.namespace, ref.name);
-    if (!data) return { problem: `${field}: Secret ${channel.namespace}/${ref.name} not found` };
-    const value = data[ref.key];
-    if (value === undefined || value === '') return { problem: `${field}: Secret ${channel.namespace}/${ref.name} has no (or an empty) key "${ref.key}"` };
-    registerSecret(value);
-    return value;
-  };
-  const webhookUrl = await read('spec.webhook.urlSecretRef', spec.webhook.urlSecretRef);
-  if (typeof webhookUrl !== 'string') return fail(webhookUrl.problem);
-  let signSecret: string | undefined;
-  if (spec.webhook.signSecretRef) {
-    const value = await read('spec.webhook.signSecretRef', spec.webhook.signSecretRef);
-    if (typeof value !== 'string') return fail(value.problem);
-    signSecret = value;
-  }
-  let robot: DingTalkRobot;
-  try {
-    // The operator builds the same sender through the channel registry; the clock is
-    // fixed here so that the URL printed is the URL sent.
-    robot = dingTalkRobotFromSpec(spec, { webhookUrl, signSecret }, { now: () => now });
-  } catch (error) {
-    return fail(errorMessage(error));
-  }
-  return { robot, url: displayUrl(signedUrl(webhookUrl.trim(), signSecret, now)), notes: [] };
+/** The channel's robot, built by the operator's own factory; in a dry run a problem is only a note. */
+async function channelTarget(workspace: Workspace, channel: ResolvedChannel, dryRun: boolean): Promise<ChannelTarget> {
+  // The clock is fixed so that the URL printed is the URL sent.
+  const now = Date.now();
+  const resolution = await dingTalkChannel({
+    namespace: channel.namespace,
+    spec: channel.object.spec,
+    readSecret: (name) => workspace.source.secret(channel.namespace, name),
+    options: { now: () => now },
+  });
+  if (resolution.ok) return { robot: resolution.channel, notes: [] };
+  const why = resolution.problem.message;
+  if (!dryRun) throw new UnusableResourceError(`DingTalkChannel ${channel.namespace}/${channel.name}: ${why}`);
+  return { notes: [`DingTalkChannel ${channel.namespace}/${channel.name}: ${why}; showing the body only`] };
 }
 
-/**
- * The request URL for printing: the access token and signature replaced by ***, the
- * rest (host, path, timestamp) kept, so the user can see which robot is addressed.
- */
-export function displayUrl(url: string): string {
-  let parsed: URL;
+async function send(robot: DingTalkRobot, prepared: PreparedMessage): Promise<number> {
   try {
-    parsed = new URL(url);
-  } catch {
-    return '***';
-  }
-  for (const key of ['access_token', 'sign']) if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
-  parsed.username = parsed.username ? '***' : '';
-  parsed.password = parsed.password ? '***' : '';
-  return maskUrl(parsed.toString());
-}
-
-async function send(robot: DingTalkRobot, message: OutgoingMessage): Promise<number> {
-  try {
-    const receipt = await robot.send(message);
-    const answer = receipt.response as { errcode?: number; errmsg?: string };
-    print(['', `DingTalk answered: errcode ${answer.errcode ?? '?'}, errmsg ${JSON.stringify(answer.errmsg ?? '')}`]);
+    const { errcode, errmsg } = (await robot.post(prepared)).response;
+    print(['', `DingTalk answered: errcode ${errcode}, errmsg ${JSON.stringify(errmsg)}`]);
     return 0;
   } catch (error) {
     const answer = (error as { answer?: ChannelAnswer }).answer;

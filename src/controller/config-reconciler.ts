@@ -1,12 +1,11 @@
-// Reconciles herald's own resources: compiles triggers and templates, resolves a
-// channel's Secrets into a ready-to-send channel, and publishes Ready conditions,
-// observedGeneration and Events. Invalid configuration is a status, never retried.
+// Reconciles herald's own resources: compiles triggers and templates, asks the
+// channel registry for each channel's sender (the factory reads the Secrets), and
+// publishes Ready conditions, observedGeneration and Events. Invalid configuration is a status, never retried.
 import type { V1Secret } from '@kubernetes/client-node';
 import { HERALD_API_VERSION, KINDS, type HeraldKind } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
 import { READY, Reasons } from '../api/reasons.js';
-import { createChannel } from '../channels/registry.js';
-import { ConfigurationError, errorMessage } from '../errors.js';
+import { resolveChannel } from '../channels/registry.js';
 import type { EventSink } from '../kube/events.js';
 import type { KubeWriter } from '../kube/patch.js';
 import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
@@ -46,10 +45,11 @@ function readyCondition(problem: Problem | undefined, generation: number | undef
     : { type: READY, status: 'True', reason: Reasons.Ready, message, observedGeneration: generation };
 }
 
-function decodeSecret(secret: V1Secret, key: string): string | undefined {
-  const encoded = secret.data?.[key];
-  if (encoded === undefined) return undefined;
-  return Buffer.from(encoded, 'base64').toString('utf8').trim();
+/** A Secret's data decoded (the channel factory trims the values it uses). */
+function secretData(secret: V1Secret): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const [key, encoded] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(encoded, 'base64').toString('utf8');
+  return data;
 }
 
 export class ConfigReconciler {
@@ -117,47 +117,23 @@ export class ConfigReconciler {
     await this.publish('NotificationTemplate', object, entry.problem, 'every field compiles', {});
   }
 
-  /** Reads the channel's Secrets and builds its sender; a problem says exactly what is missing. */
-  private resolveChannel(object: DingTalkChannel): { entry: Omit<ChannelEntry, 'deliveryProblem' | 'lastSentTime' | 'lastError'> } {
+  /** Asks the channel registry for the channel's sender; the fingerprint covers the spec and every Secret it read. */
+  private async resolveChannel(object: DingTalkChannel): Promise<Omit<ChannelEntry, 'deliveryProblem' | 'lastSentTime' | 'lastError'>> {
     const namespace = object.metadata.namespace!;
-    const perMinute = object.spec.rateLimit?.perMinute ?? 20;
     const versions: string[] = [String(object.metadata.generation ?? 0)];
-    const base = { object, perMinute };
-    if (object.spec.app) {
-      return {
-        entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.Unsupported, message: 'spec.app (enterprise internal app robot) is reserved and not implemented yet; use spec.webhook' } },
-      };
-    }
-    const webhook = object.spec.webhook;
-    if (!webhook) {
-      return { entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.InvalidSecret, message: 'spec.webhook is required' } } };
-    }
-    const secrets: Record<string, string | undefined> = {};
-    const refs: Array<[field: string, ref: { name: string; key: string }, valueName: string]> = [['spec.webhook.urlSecretRef', webhook.urlSecretRef, 'webhookUrl']];
-    if (webhook.signSecretRef) refs.push(['spec.webhook.signSecretRef', webhook.signSecretRef, 'signSecret']);
-    for (const [field, ref, valueName] of refs) {
-      const secret = this.deps.sources.secret(namespace, ref.name);
-      versions.push(`${ref.name}@${secret?.metadata?.resourceVersion ?? 'absent'}`);
-      if (!secret) {
-        return { entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.SecretNotFound, message: `${field}: Secret ${namespace}/${ref.name} not found` } } };
-      }
-      const value = decodeSecret(secret, ref.key);
-      if (value === undefined || value === '') {
-        return {
-          entry: { ...base, fingerprint: versions.join('|'), problem: { reason: Reasons.InvalidSecret, message: `${field}: Secret ${namespace}/${ref.name} has no (or an empty) key "${ref.key}"` } },
-        };
-      }
-      secrets[valueName] = value;
-    }
-    const fingerprint = versions.join('|');
-    try {
-      const channel = createChannel('dingtalk', { spec: object.spec, secrets, timeoutMs: this.deps.channelTimeoutMs });
-      return { entry: { ...base, fingerprint, channel } };
-    } catch (error) {
-      // The channel's own reason (InvalidWebhookURL, InvalidSignSecret…) is more precise than ours.
-      const reason = error instanceof ConfigurationError ? error.reason : Reasons.InvalidSecret;
-      return { entry: { ...base, fingerprint, problem: { reason, message: errorMessage(error) } } };
-    }
+    const readSecret = (name: string) => {
+      const secret = this.deps.sources.secret(namespace, name);
+      versions.push(`${name}@${secret?.metadata?.resourceVersion ?? 'absent'}`);
+      return secret ? secretData(secret) : undefined;
+    };
+    const resolution = await resolveChannel('dingtalk', {
+      namespace,
+      spec: object.spec,
+      readSecret,
+      options: { timeoutMs: this.deps.channelTimeoutMs },
+    });
+    const base = { object, perMinute: object.spec.rateLimit?.perMinute ?? 20, fingerprint: versions.join('|') };
+    return resolution.ok ? { ...base, channel: resolution.channel } : { ...base, problem: { reason: resolution.problem.reason, message: resolution.problem.message } };
   }
 
   private async reconcileChannel(namespace: string, name: string): Promise<void> {
@@ -168,7 +144,7 @@ export class ConfigReconciler {
       if (this.forget('DingTalkChannel', store.channels, namespace, name)) this.deps.channelChanged(namespace, name);
       return;
     }
-    const { entry: resolved } = this.resolveChannel(object);
+    const resolved = await this.resolveChannel(object);
     let entry: ChannelEntry;
     if (previous && previous.fingerprint === resolved.fingerprint) {
       entry = previous;

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import type { OutgoingMessage } from '../../src/channels/channel.js';
-import { buildDingTalkBody } from '../../src/channels/dingtalk.js';
+import { buildDingTalkBody } from '../../src/channels/dingtalk/index.js';
 import { ControlPlane } from './controlplane/controlplane.js';
 import { installBaseCrds, repoRoot } from './controlplane/install.js';
 import { describeAnswer, type DingTalkRobotServer, formatMessageForHumans, type ReceivedRequest, startDingTalkRobot } from './dingtalk-robot.js';

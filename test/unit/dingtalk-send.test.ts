@@ -2,7 +2,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { DingTalkRobot, type DingTalkRobotOptions } from '../../src/channels/dingtalk.js';
+import { DingTalkRobot, type DingTalkRobotOptions } from '../../src/channels/dingtalk/index.js';
 import { ChannelConfigurationError, ChannelTransientError, MessageRejectedError } from '../../src/channels/errors.js';
 import { TransientError } from '../../src/errors.js';
 import type { RenderedNotification } from '../../src/templates/types.js';
@@ -41,40 +41,62 @@ const markdown = (text: string, extra: Partial<NonNullable<RenderedNotification[
   dingtalk: { msgType: 'markdown', title: 'ArgoCD: guestbook', text, ...extra },
 });
 
-test('every msgType is accepted by the robot and arrives as built', async (t) => {
+test('every msgType is accepted by the robot and arrives as the body DingTalk documents', async (t) => {
   const { server, channel } = await setup({ keywords: ['ArgoCD'] });
   t.teardown(() => server.close());
-  const messages: RenderedNotification[] = [
-    { message: 'ArgoCD plain fallback' },
-    { dingtalk: { msgType: 'text', text: 'ArgoCD text' } },
-    markdown('**synced**'),
-    { dingtalk: { msgType: 'link', title: 'ArgoCD link', text: 'x', messageURL: 'https://argo/app', picURL: 'https://img/p.png' } },
-    { dingtalk: { msgType: 'actionCard', title: 'ArgoCD card', text: 'x', singleTitle: 'Open', singleURL: 'https://argo/app' } },
-    {
-      dingtalk: {
-        msgType: 'actionCard',
-        title: 'ArgoCD card',
-        text: 'x',
-        btnOrientation: '0',
-        btns: [
-          { title: 'App', actionURL: 'https://argo/app' },
-          { title: 'Diff', actionURL: 'https://git/diff' },
-        ],
+  // Each rendered template with the exact body DingTalk must receive (note link's
+  // messageUrl/picUrl against feedCard's messageURL/picURL).
+  const cases: Array<[RenderedNotification, unknown]> = [
+    [{ message: 'ArgoCD plain fallback' }, { msgtype: 'text', text: { content: 'ArgoCD plain fallback' } }],
+    [{ dingtalk: { msgType: 'text', text: 'ArgoCD text' } }, { msgtype: 'text', text: { content: 'ArgoCD text' } }],
+    [markdown('**synced**'), { msgtype: 'markdown', markdown: { title: 'ArgoCD: guestbook', text: '**synced**' } }],
+    [
+      { dingtalk: { msgType: 'link', title: 'ArgoCD link', text: 'x', messageURL: 'https://argo/app', picURL: 'https://img/p.png' } },
+      { msgtype: 'link', link: { title: 'ArgoCD link', text: 'x', messageUrl: 'https://argo/app', picUrl: 'https://img/p.png' } },
+    ],
+    [
+      { dingtalk: { msgType: 'actionCard', title: 'ArgoCD card', text: 'x', singleTitle: 'Open', singleURL: 'https://argo/app' } },
+      { msgtype: 'actionCard', actionCard: { title: 'ArgoCD card', text: 'x', singleTitle: 'Open', singleURL: 'https://argo/app' } },
+    ],
+    [
+      {
+        dingtalk: {
+          msgType: 'actionCard',
+          title: 'ArgoCD card',
+          text: 'x',
+          btnOrientation: '0',
+          btns: [
+            { title: 'App', actionURL: 'https://argo/app' },
+            { title: 'Diff', actionURL: 'https://git/diff' },
+          ],
+        },
       },
-    },
-    { dingtalk: { msgType: 'feedCard', links: [{ title: 'ArgoCD feed', messageURL: 'https://a', picURL: 'https://a.png' }] } },
+      {
+        msgtype: 'actionCard',
+        actionCard: {
+          title: 'ArgoCD card',
+          text: 'x',
+          btns: [
+            { title: 'App', actionURL: 'https://argo/app' },
+            { title: 'Diff', actionURL: 'https://git/diff' },
+          ],
+          btnOrientation: '0',
+        },
+      },
+    ],
+    [
+      { dingtalk: { msgType: 'feedCard', links: [{ title: 'ArgoCD feed', messageURL: 'https://a', picURL: 'https://a.png' }] } },
+      { msgtype: 'feedCard', feedCard: { links: [{ title: 'ArgoCD feed', messageURL: 'https://a', picURL: 'https://a.png' }] } },
+    ],
   ];
-  for (const rendered of messages) {
+  for (const [rendered] of cases) {
     const receipt = await channel.send({ rendered });
     t.deepEqual(receipt.response, { errcode: 0, errmsg: 'ok' });
   }
-  t.is(server.accepted().length, messages.length);
-  t.deepEqual(
-    server.requests.map((r) => (r.json as { msgtype: string }).msgtype),
-    ['text', 'text', 'markdown', 'link', 'actionCard', 'actionCard', 'feedCard'],
-  );
-  for (const [i, rendered] of messages.entries()) {
-    t.deepEqual(server.requests[i]!.json, channel.build({ rendered }).body);
+  t.is(server.accepted().length, cases.length);
+  for (const [i, [, expected]] of cases.entries()) {
+    t.deepEqual(server.requests[i]!.json, expected);
+    t.is(server.requests[i]!.rawBody, JSON.stringify(expected), 'serialised once, in this field order');
   }
 });
 
@@ -208,11 +230,12 @@ test('HTTP 500 is a TransientError', async (t) => {
 });
 
 test('a hung robot is a TransientError after timeoutMs; it may still accept later (a duplicate on retry)', async (t) => {
-  const { server, channel, config } = await setup({}, { timeoutMs: 300 });
+  // Long enough for the request to reach the robot on a busy machine.
+  const { server, channel, config } = await setup({}, { timeoutMs: 1500 });
   t.teardown(() => server.close());
   server.setMode(config.token, 'hang');
   const error = await t.throwsAsync(channel.send({ rendered: markdown('slow') }), { instanceOf: ChannelTransientError });
-  t.regex(error?.message ?? '', /did not answer within 300 ms/);
+  t.regex(error?.message ?? '', /did not answer within 1500 ms/);
   assertNoSecrets(t, error, [config.token]);
   t.is(server.requests.length, 1);
   t.is(server.requests[0]!.answer, undefined);
@@ -262,7 +285,7 @@ test('quotes, backslashes, newlines, {{ and emoji arrive intact as valid JSON', 
   await channel.send({ rendered });
   const request = server.requests[0]!;
   t.true(request.accepted);
-  const expected = channel.build({ rendered }).body;
+  const expected = { msgtype: 'markdown', markdown: { title: 'ArgoCD "title" {{x}} ✅', text: nasty } };
   t.is(request.rawBody, JSON.stringify(expected));
   t.deepEqual(JSON.parse(request.rawBody), expected);
   t.is((request.json as { markdown: { text: string } }).markdown.text, nasty);
