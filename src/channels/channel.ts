@@ -15,6 +15,22 @@ export interface OutgoingMessage {
    * guarantees never depend on the channel honouring it.
    */
   idempotencyKey?: string;
+  /**
+   * What the message is about, for the one-line form channels use when they merge many
+   * messages (a DingTalk digest). Optional: without it the message's title and first link are used.
+   */
+  about?: MessageSummary;
+}
+
+/** What a message is about, in a few words. */
+export interface MessageSummary {
+  /** The Application, e.g. `argocd/guestbook`. */
+  app: string;
+  /** What happened (usually the trigger), e.g. `on-sync-succeeded`. */
+  event: string;
+  revision?: string;
+  /** Where to look (Argo CD, the commit…). */
+  link?: string;
 }
 
 export interface SendReceipt {

@@ -86,14 +86,14 @@ export function prepareDigest(messages: OutgoingMessage[], options: PrepareOptio
       const built = buildDingTalkBody(message.rendered, { mentions: options.mentions, initiator: message.initiator });
       notes.push(...built.notes);
       bodies.push(built.body);
-      return digestItemOf(built.body);
+      return { ...digestItemOf(built.body), ...(message.about ? { summary: message.about } : {}) };
     } catch (error) {
       // A message that cannot be built on its own still shows its plain text in the digest.
       notes.push(`digest item ${index}: ${error instanceof Error ? error.message : String(error)}`);
-      return { title: 'herald notification', text: message.rendered.message ?? '(no text)' };
+      return { title: 'herald notification', text: message.rendered.message ?? '(no text)', ...(message.about ? { summary: message.about } : {}) };
     }
   });
-  const digest = buildDigestBody(items, { at: mergeAt(bodies) });
+  const digest = buildDigestBody(items, { at: mergeAt(bodies), keywords: options.keywords });
   const prepared = prepareBody(digest.body, options.keywords);
   return { ...prepared, notes: [...notes, ...prepared.notes], included: digest.included, omitted: digest.omitted };
 }
