@@ -46,6 +46,8 @@ export class EventRecorder implements EventSink {
     this.recent = new LRUCache({
       max: options.maxRemembered ?? DEFAULT_REMEMBERED_EVENTS,
       ttl: REPEAT_WINDOW_MS,
+      // Read the clock on every lookup: a cached reading (the default 1 ms resolution) can outlive a clock jump.
+      ttlResolution: 0,
       ...(options.now ? { perf: { now: options.now } } : {}),
     });
   }
