@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { integerFlag as integer, keyValues, parseFlags, splitList, UsageError, type FlagSpec } from './flags.js';
 import { isLogLevel, type LogLevel } from './observability/logger.js';
+import { DEFAULT_CEL_LIMITS, type CelLimits } from './triggers/budget.js';
 
 /** Argo CD's UI address when --argocd-url is not given (controller and CLI). */
 export const DEFAULT_ARGOCD_URL = 'https://argocd.example.com';
@@ -30,6 +31,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Seconds the API server keeps one watch open (shorter in tests). */
   watchTimeoutSeconds: number;
+  /** Cost and time bounds of trigger (CEL) expressions. */
+  cel: Readonly<CelLimits>;
 }
 
 export const controllerFlags: readonly FlagSpec[] = [
@@ -53,6 +56,9 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'workers', value: 'N', env: 'HERALD_WORKERS', default: '8', help: 'Applications reconciled concurrently' },
   { name: 'log-level', value: 'LEVEL', env: 'HERALD_LOG_LEVEL', default: 'info', help: 'debug, info, warn or error' },
   { name: 'watch-timeout', value: 'SECONDS', env: 'HERALD_WATCH_TIMEOUT', default: '300', help: 'Seconds before the API server closes and herald renews each watch' },
+  { name: 'cel-cost-limit', value: 'UNITS', env: 'HERALD_CEL_COST_LIMIT', default: String(DEFAULT_CEL_LIMITS.costLimit), help: 'Cost one trigger expression may use per evaluation (comprehension steps, regex characters); an expression estimated above it does not compile' },
+  { name: 'cel-list-size-estimate', value: 'N', env: 'HERALD_CEL_LIST_SIZE_ESTIMATE', default: String(DEFAULT_CEL_LIMITS.listSizeEstimate), help: 'Elements the compile-time cost estimate assumes for an Application list' },
+  { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
 ];
 
 export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -89,6 +95,11 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     workers: integer('workers', one('workers'), 1, 256),
     logLevel,
     watchTimeoutSeconds: integer('watch-timeout', one('watch-timeout'), 1, 3600),
+    cel: Object.freeze({
+      costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
+      listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),
+      timeoutMs: integer('cel-timeout', one('cel-timeout'), 1, 60_000),
+    }),
   });
 }
 

@@ -4,6 +4,8 @@ export const READY = 'Ready';
 export const Reasons = {
   Ready: 'Ready',
   InvalidCondition: 'InvalidCondition',
+  /** A trigger expression whose estimated cost is over --cel-cost-limit. */
+  CostLimitExceeded: 'CostLimitExceeded',
   InvalidTemplate: 'InvalidTemplate',
   SecretNotFound: 'SecretNotFound',
   InvalidSecret: 'InvalidSecret',

@@ -12,7 +12,7 @@ import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { compileTemplate, formatTemplateErrors } from '../templates/index.js';
-import { compileTrigger, formatTriggerErrors } from '../triggers/index.js';
+import { compileTrigger, formatTriggerErrors, type CelLimits } from '../triggers/index.js';
 import { conditionsEqual, findCondition, setCondition, type Condition } from './conditions.js';
 import type { ChannelEntry, ConfigStore, Problem } from './store.js';
 
@@ -37,6 +37,8 @@ export interface ConfigReconcilerDeps {
   /** A channel's runtime changed (new Secret, spec, or Ready state). */
   channelChanged: (namespace: string, name: string) => void;
   channelTimeoutMs?: number;
+  /** Bounds of trigger expressions (default: DEFAULT_CEL_LIMITS). */
+  celLimits?: Readonly<CelLimits>;
 }
 
 function readyCondition(problem: Problem | undefined, generation: number | undefined, message: string): Omit<Condition, 'lastTransitionTime'> {
@@ -76,11 +78,12 @@ export class ConfigReconciler {
     let entry = store.triggers.get(namespace, name);
     const generation = object.metadata.generation;
     if (!entry || entry.generation !== generation) {
-      const result = compileTrigger(object.spec);
+      const result = compileTrigger(object.spec, this.deps.celLimits);
       const previous = entry;
+      const reason = !result.ok && result.errors.every((e) => e.code === 'cost_limit_exceeded') ? Reasons.CostLimitExceeded : Reasons.InvalidCondition;
       entry = result.ok
         ? { object, generation, compiled: result.trigger }
-        : { object, generation, problem: { reason: Reasons.InvalidCondition, message: formatTriggerErrors(result.errors) } };
+        : { object, generation, problem: { reason, message: formatTriggerErrors(result.errors) } };
       store.triggers.set(namespace, name, entry);
       if (!previous || previous.compiled !== undefined || entry.compiled !== undefined) this.deps.scopeChanged(namespace);
     } else {

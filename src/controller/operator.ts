@@ -113,6 +113,7 @@ export class Operator {
       log,
       metrics,
       isLeader: () => this.leading,
+      celLimits: config.cel,
       scopeChanged: (namespace) => this.scopeChanged(namespace),
       channelChanged: (namespace, name) => this.dispatchers.get(`${namespace}/${name}`)?.configChanged(),
     });

@@ -5,7 +5,19 @@ import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import type { NotificationTriggerSpec } from '../api/generated.js';
 import { closestName } from '../suggest.js';
 import { declaredFieldsAt } from './app-schema.js';
+import {
+  checkLiteralPatterns,
+  DEFAULT_CEL_LIMITS,
+  describeHotspot,
+  estimateCost,
+  formatCount,
+  instrument,
+  LIMIT_FLAGS,
+  type CelLimits,
+  type CheckedNode,
+} from './budget.js';
 import { triggerEnvironment } from './environment.js';
+import { formatPosition, position } from './position.js';
 
 export type ConditionField = 'when' | 'oncePer';
 
@@ -19,6 +31,8 @@ export interface ConditionError {
   /** 1-based column of the error (within its line). */
   column: number;
   message: string;
+  /** Set when the expression is valid but its estimated cost is over the limit. */
+  code?: 'cost_limit_exceeded';
 }
 
 export interface CompiledCondition {
@@ -39,6 +53,8 @@ export interface CompiledCondition {
 
 export interface CompiledTrigger {
   readonly description?: string;
+  /** The cost and time budget each expression gets when evaluated. */
+  readonly limits: Readonly<CelLimits>;
   readonly conditions: readonly CompiledCondition[];
   /** Every template name the trigger sends, in first-use order. */
   readonly templates: readonly string[];
@@ -48,12 +64,16 @@ export type TriggerCompileResult =
   | { ok: true; trigger: CompiledTrigger }
   | { ok: false; errors: ConditionError[] };
 
-export function compileTrigger(spec: NotificationTriggerSpec): TriggerCompileResult {
+/**
+ * Compiles every expression of a trigger. `limits` bound what each may cost: an
+ * expression whose estimated cost is over limits.costLimit does not compile.
+ */
+export function compileTrigger(spec: NotificationTriggerSpec, limits: Readonly<CelLimits> = DEFAULT_CEL_LIMITS): TriggerCompileResult {
   const errors: ConditionError[] = [];
   const conditions: CompiledCondition[] = [];
   (spec.conditions ?? []).forEach((condition, index) => {
-    const when = compileExpression(condition.when ?? '', index, 'when');
-    const oncePer = condition.oncePer === undefined ? undefined : compileExpression(condition.oncePer, index, 'oncePer');
+    const when = compileExpression(condition.when ?? '', index, 'when', limits);
+    const oncePer = condition.oncePer === undefined ? undefined : compileExpression(condition.oncePer, index, 'oncePer', limits);
     if ('error' in when) errors.push(when.error);
     if (oncePer && 'error' in oncePer) errors.push(oncePer.error);
     if ('error' in when || (oncePer && 'error' in oncePer)) return;
@@ -75,14 +95,13 @@ export function compileTrigger(spec: NotificationTriggerSpec): TriggerCompileRes
   const templates = [...new Set(conditions.flatMap((c) => c.send))];
   return {
     ok: true,
-    trigger: { ...(spec.description === undefined ? {} : { description: spec.description }), conditions, templates },
+    trigger: { ...(spec.description === undefined ? {} : { description: spec.description }), limits, conditions, templates },
   };
 }
 
 /** `conditions[1].when: column 14: unknown field 'statuz'` */
 export function formatConditionError(error: ConditionError): string {
-  const where = error.line === undefined ? `column ${error.column}` : `line ${error.line}, column ${error.column}`;
-  return `conditions[${error.index}].${error.field}: ${where}: ${error.message}`;
+  return `conditions[${error.index}].${error.field}: ${formatPosition(error)}: ${error.message}`;
 }
 
 /** All errors in one line, for a Ready condition message. */
@@ -96,9 +115,9 @@ export function hashExpression(text: string): string {
 
 type Compiled = { program: ParseResult } | { error: ConditionError };
 
-function compileExpression(text: string, index: number, field: ConditionField): Compiled {
-  const fail = (offset: number, message: string): Compiled => ({
-    error: { index, field, ...position(text, offset), message },
+function compileExpression(text: string, index: number, field: ConditionField, limits: Readonly<CelLimits>): Compiled {
+  const fail = (offset: number, message: string, code?: ConditionError['code']): Compiled => ({
+    error: { index, field, ...position(text, offset), message, ...(code ? { code } : {}) },
   });
   if (text.trim() === '') return fail(0, 'empty expression');
 
@@ -113,6 +132,21 @@ function compileExpression(text: string, index: number, field: ConditionField): 
   if (field === 'when' && checked.type !== 'bool' && checked.type !== 'dyn') {
     return fail(0, `must be a bool expression, but its type is ${checked.type}`);
   }
+  const ast = program.ast as unknown as CheckedNode;
+  const pattern = checkLiteralPatterns(ast);
+  if (pattern) return fail(pattern.offset, pattern.message);
+  const estimate = estimateCost(ast, limits);
+  if (estimate.cost > limits.costLimit) {
+    const hotspot = estimate.hotspot;
+    return fail(
+      hotspot?.offset ?? 0,
+      `estimated cost ${formatCount(estimate.cost)} exceeds the limit of ${formatCount(limits.costLimit)} (${LIMIT_FLAGS.costLimit})` +
+        (hotspot ? `: ${describeHotspot(hotspot)}` : '') +
+        ` (lists of the Application counted as ${formatCount(limits.listSizeEstimate)} elements, ${LIMIT_FLAGS.listSizeEstimate}); nest fewer comprehensions or filter first`,
+      'cost_limit_exceeded',
+    );
+  }
+  instrument(ast);
   return { program };
 }
 
@@ -167,16 +201,6 @@ function appPath(node: ASTNode | undefined): string[] | undefined {
   return n && n.op === 'id' && n.args === 'app' ? path : undefined;
 }
 
-
-
-function position(text: string, offset: number): { line?: number; column: number } {
-  const at = Math.max(0, Math.min(offset, text.length));
-  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
-  const column = at - lineStart + 1;
-  if (!text.includes('\n')) return { column };
-  const line = text.slice(0, at).split('\n').length;
-  return { line, column };
-}
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);

@@ -1,5 +1,6 @@
 // Evaluates a compiled trigger against one Application. Pure: no I/O, no logging, no
 // clock (the caller passes `now`), no ledger access (the caller passes a lookup).
+import { CostMeter, meter, type CelLimits } from './budget.js';
 import type { CompiledCondition, CompiledTrigger } from './compile.js';
 import { withScope, type EvaluationScope } from './environment.js';
 import { celValueToString, toCelInput } from './values.js';
@@ -39,26 +40,40 @@ export function evaluateTrigger(
 ): ConditionResult[] {
   const context = { app: toCelInput(app) };
   const scope: EvaluationScope = { now, notifiedAt };
-  return withScope(scope, () => compiled.conditions.map((condition) => evaluateCondition(condition, context)));
+  return withScope(scope, () => compiled.conditions.map((condition) => evaluateCondition(condition, context, compiled.limits)));
 }
 
-function evaluateCondition(condition: CompiledCondition, context: { app: unknown }): ConditionResult {
-  const base = { index: condition.index, id: condition.id };
-  let holds: unknown;
+/**
+ * Runs one expression under its own budget. A budget error wins over the result:
+ * CEL's `||`, `&&` and quantifiers absorb errors, so an expression stopped halfway
+ * could otherwise still answer (wrongly) true or false.
+ */
+function run(program: CompiledCondition['whenProgram'], context: { app: unknown }, limits: Readonly<CelLimits>): { value: unknown } | { error: unknown } {
+  const budget = new CostMeter(limits);
+  let outcome: { value: unknown } | { error: unknown };
   try {
-    holds = condition.whenProgram(context);
+    outcome = { value: meter(budget, () => program(context)) };
   } catch (error) {
-    return failure(base, 'when', error);
+    outcome = { error };
   }
+  return budget.exceeded ? { error: budget.exceeded } : outcome;
+}
+
+function evaluateCondition(condition: CompiledCondition, context: { app: unknown }, limits: Readonly<CelLimits>): ConditionResult {
+  const base = { index: condition.index, id: condition.id };
+  const when = run(condition.whenProgram, context, limits);
+  if ('error' in when) return failure(base, 'when', when.error);
+  const holds = when.value;
   if (typeof holds !== 'boolean') {
     return { ...base, fired: false, outcome: 'error', error: `when: evaluated to ${typeName(holds)}, expected bool` };
   }
   if (!holds) return { ...base, fired: false, outcome: 'not_fired' };
   if (!condition.oncePerProgram) return { ...base, fired: true, outcome: 'fired' };
 
+  const oncePer = run(condition.oncePerProgram, context, limits);
+  if ('error' in oncePer) return failure(base, 'oncePer', oncePer.error);
   try {
-    const value: unknown = condition.oncePerProgram(context);
-    return { ...base, fired: true, oncePer: celValueToString(value), outcome: 'fired' };
+    return { ...base, fired: true, oncePer: celValueToString(oncePer.value), outcome: 'fired' };
   } catch (error) {
     return failure(base, 'oncePer', error);
   }

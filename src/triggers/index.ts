@@ -10,5 +10,6 @@ export {
   type ConditionField,
   type TriggerCompileResult,
 } from './compile.js';
+export { DEFAULT_CEL_LIMITS, LIMIT_FLAGS, type CelLimits } from './budget.js';
 export { evaluateTrigger, type ConditionOutcome, type ConditionResult, type NotifiedLookup } from './evaluate.js';
 export { applicationSchema } from './app-schema.js';

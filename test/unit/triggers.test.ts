@@ -105,7 +105,8 @@ test('JSON null counts as absent, and whole numbers are CEL ints', (t) => {
 });
 
 test('other runtime errors are reported as outcome error with a message', (t) => {
-  const badRegex = evaluate("app.metadata.name.matches('[')", succeeded);
+  // A literal pattern is checked when the trigger compiles; one built at run time only then.
+  const badRegex = evaluate("app.metadata.name.matches(app.metadata.name + '[')", succeeded);
   t.is(badRegex.outcome, 'error');
   t.false(badRegex.fired);
   t.regex(badRegex.error ?? '', /^when: .*regular expression/i);
@@ -196,7 +197,7 @@ test('oncePer that hits a missing field means not fired; it is not evaluated whe
   t.false('oncePer' in result);
   const skipped = evaluate('false', running, { oncePer: 'app.status.operationState.syncResult.revision' });
   t.like(skipped, { fired: false, outcome: 'not_fired' });
-  t.like(evaluate('true', running, { oncePer: "app.metadata.name.matches('(')" }), { fired: false, outcome: 'error' });
+  t.like(evaluate('true', running, { oncePer: "app.metadata.name.matches(app.metadata.name + '(')" }), { fired: false, outcome: 'error' });
 });
 
 test('each condition has a stable short hash of its when text and an id for the send ledger', (t) => {
