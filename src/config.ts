@@ -4,17 +4,21 @@ import { hostname } from 'node:os';
 import { integerFlag as integer, keyValues, parseFlags, splitList, UsageError, type FlagSpec } from './flags.js';
 import { isLogLevel, type LogLevel } from './observability/logger.js';
 import { DEFAULT_CEL_LIMITS, type CelLimits } from './triggers/budget.js';
+import { DEFAULT_ARGOCD_URL, DEFAULT_CONTEXT_CONFIGMAP, normaliseArgocdUrl, resolveContext, type ContextOverrides } from './context/index.js';
 
-/** Argo CD's UI address when --argocd-url is not given (controller and CLI). */
-export const DEFAULT_ARGOCD_URL = 'https://argocd.example.com';
+export { DEFAULT_ARGOCD_URL };
 
 export interface Config {
   kubeconfig: string | undefined;
   controlNamespace: string;
   /** Application namespaces to watch; empty = all namespaces. */
   namespaces: string[];
-  /** Operator-wide values for templates (`context`), e.g. argocdUrl. */
+  /** Template `context` from flags, environment and defaults alone (without the ConfigMap). */
   context: Record<string, string>;
+  /** What --argocd-url and --context say: they win over the context ConfigMap. */
+  contextOverrides: ContextOverrides;
+  /** The context ConfigMap in the control namespace; empty: none. */
+  contextConfigMap: string;
   bindAddress: string;
   webhookPort: number | undefined;
   healthPort: number;
@@ -39,8 +43,9 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'kubeconfig', value: 'PATH', env: 'HERALD_KUBECONFIG', help: 'Path to a kubeconfig; default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account' },
   { name: 'control-namespace', value: 'NAMESPACE', env: 'HERALD_CONTROL_NAMESPACE', default: 'argocd', help: "herald's own namespace: its resources there apply to every watched Application; the leader Lease lives there" },
   { name: 'namespaces', value: 'NAMESPACES', env: 'HERALD_NAMESPACES', default: '', help: 'Comma-separated Application namespaces to watch; empty watches all namespaces' },
-  { name: 'argocd-url', value: 'URL', env: 'HERALD_ARGOCD_URL', default: DEFAULT_ARGOCD_URL, help: 'Argo CD UI base URL, available to templates as context.argocdUrl' },
-  { name: 'context', value: 'KEY=VALUE', env: 'HERALD_CONTEXT', repeatable: true, help: 'Extra template context as key=value (env: comma-separated)' },
+  { name: 'argocd-url', value: 'URL', env: 'HERALD_ARGOCD_URL', help: `Argo CD UI base URL, available to templates as context.argocdUrl; overrides argocdUrl of the context ConfigMap; when neither sets it: ${DEFAULT_ARGOCD_URL}` },
+  { name: 'context', value: 'KEY=VALUE', env: 'HERALD_CONTEXT', repeatable: true, help: 'Extra template context as key=value, overriding that key of the context ConfigMap (env: comma-separated)' },
+  { name: 'context-configmap', value: 'NAME', env: 'HERALD_CONTEXT_CONFIGMAP', default: DEFAULT_CONTEXT_CONFIGMAP, help: 'ConfigMap in the control namespace holding the template context (argocdUrl and more), watched: changes apply without a restart; herald template notify reads the same one; empty disables' },
   { name: 'bind-address', value: 'ADDRESS', env: 'HERALD_BIND_ADDRESS', default: '0.0.0.0', help: 'Address the HTTP servers listen on' },
   { name: 'webhook-port', value: 'PORT', env: 'HERALD_WEBHOOK_PORT', default: '8080', help: 'Git webhook receiver port (POST /api/webhook); "off" disables it, 0 picks a free port' },
   { name: 'health-port', value: 'PORT', env: 'HERALD_HEALTH_PORT', default: '8081', help: 'Health probes port (/healthz, /readyz); 0 picks a free port' },
@@ -66,7 +71,7 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const one = (name: string) => flags.one(name) ?? '';
   const logLevel = one('log-level');
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
-  const context = notificationContext(one('argocd-url'), flags.flags.get('context') ?? []);
+  const contextOverrides = contextOverridesOf(flags.one('argocd-url'), flags.flags.get('context') ?? []);
   const controlNamespace = one('control-namespace');
   if (!controlNamespace) throw new UsageError('--control-namespace must not be empty');
   const webhookPort = one('webhook-port');
@@ -79,7 +84,9 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     kubeconfig: one('kubeconfig') || undefined,
     controlNamespace,
     namespaces: splitList(one('namespaces')),
-    context: Object.freeze(context),
+    context: Object.freeze(resolveContext(contextOverrides).values),
+    contextOverrides,
+    contextConfigMap: one('context-configmap'),
     bindAddress: one('bind-address'),
     webhookPort: webhookPort === 'off' ? undefined : integer('webhook-port', webhookPort, 0, 65535),
     healthPort: integer('health-port', one('health-port'), 0, 65535),
@@ -103,7 +110,13 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   });
 }
 
-/** The template `context` (controller and CLI alike): argocdUrl without a trailing slash, then `key=value` pairs. */
-export function notificationContext(argocdUrl: string, pairs: readonly string[]): Record<string, string> {
-  return { argocdUrl: argocdUrl.replace(/\/+$/, ''), ...keyValues('context', pairs) };
+/** --argocd-url (validated, no trailing slash) and --context pairs (controller and CLI alike). */
+export function contextOverridesOf(argocdUrl: string | undefined, pairs: readonly string[]): ContextOverrides {
+  let url: string | undefined;
+  if (argocdUrl !== undefined) {
+    const checked = normaliseArgocdUrl(argocdUrl);
+    if (!checked.ok) throw new UsageError(`--argocd-url: ${checked.problem}`);
+    url = checked.url;
+  }
+  return Object.freeze({ ...(url !== undefined ? { argocdUrl: url } : {}), values: Object.freeze(keyValues('context', pairs)) });
 }

@@ -22,4 +22,5 @@ export const EventReasons = {
   EvaluationFailed: 'EvaluationFailed',
   ReadyChanged: 'Ready',
   NotReady: 'NotReady',
+  InvalidContext: 'InvalidContext',
 } as const;

@@ -7,6 +7,7 @@ import { APPLICATIONS, ARGO_GROUP, ARGO_VERSION, HERALD_GROUP, HERALD_VERSION, K
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
 import { EventReasons } from '../api/reasons.js';
 import type { Config } from '../config.js';
+import { ContextSource } from '../context/source.js';
 import { EventRecorder, type EventSink } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
@@ -64,6 +65,7 @@ export class Operator {
   private readonly apps: AppReconciler;
   private readonly configReconciler: ConfigReconciler;
   private readonly elector: LeaderElector | undefined;
+  private readonly context: ContextSource;
   private leading = false;
   private servers: RunningServer[] = [];
   private webhook: WebhookReceiver | undefined;
@@ -82,6 +84,7 @@ export class Operator {
     this.events = new EventRecorder(kc, config.identity, log);
     this.appQueue = new WorkQueue('applications', (depth) => metrics.queueDepth.set({ queue: 'applications' }, depth));
     this.configQueue = new WorkQueue('config', (depth) => metrics.queueDepth.set({ queue: 'config' }, depth));
+    const context = (this.context = new ContextSource({ kc, namespace: config.controlNamespace, name: config.contextConfigMap, overrides: config.contextOverrides, log, events: this.events, watchTimeoutSeconds: config.watchTimeoutSeconds }));
     this.apps = new AppReconciler({
       getApp: (namespace, name) => this.getApp(namespace, name),
       store: this.store,
@@ -90,7 +93,7 @@ export class Operator {
       log,
       metrics,
       controlNamespace: config.controlNamespace,
-      context: config.context,
+      get context() { return context.current(); }, // the ConfigMap as of now: edits apply without a restart
       isLeader: () => this.leading,
       dispatch: (appKey, id, entry) => this.dispatch(appKey, id, entry),
       evaluationError: (trigger, message) => {
@@ -494,6 +497,7 @@ export class Operator {
     this.createInformers();
     for (const informer of this.appInformers) informer.start();
     for (const informers of this.heraldInformers.values()) for (const informer of informers) informer.start();
+    this.context.start();
     if (config.webhookPort !== undefined) {
       this.webhookSecrets = new WebhookSecretsSource({ kc, namespace: config.webhookSecretNamespace, name: config.webhookSecretName, log, watchTimeoutSeconds: config.watchTimeoutSeconds });
       this.webhookSecrets.start();
@@ -502,6 +506,7 @@ export class Operator {
       ...this.appInformers.map((informer) => informer.waitForSync()),
       ...[...this.heraldInformers.values()].flat().map((informer) => informer.waitForSync()),
       ...(this.webhookSecrets ? [this.webhookSecrets.waitForSync()] : []),
+      this.context.waitForSync(),
     ]);
     // Configuration first, so that the first evaluation of every app sees all of it.
     const configKeys = [...this.heraldInformers.entries()].flatMap(([kind, informers]) =>
@@ -593,6 +598,7 @@ export class Operator {
     for (const informers of this.heraldInformers.values()) for (const informer of informers) informer.stop();
     for (const informer of this.secretInformers.values()) informer.stop();
     this.webhookSecrets?.stop();
+    this.context.stop();
     await Promise.all(this.servers.map((server) => server.close()));
   }
 }
