@@ -12,6 +12,7 @@ import type { NamespacedLookup } from '../controller/routing.js';
 import { HeraldError } from '../errors.js';
 import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import { loadManifests, type FileProblem } from '../manifests/index.js';
+import type { ContextConfigMap } from '../context/source.js';
 
 /** The cluster cannot be reached or refuses to answer. */
 export class ClusterAccessError extends HeraldError {}
@@ -39,6 +40,8 @@ export interface ResourceSource {
   heraldResources(namespaces: readonly string[]): Promise<HeraldResources>;
   /** A Secret's decoded values, or undefined when there is none. */
   secret(namespace: string, name: string): Promise<SecretData | undefined>;
+  /** A ConfigMap (the notification context), or undefined when there is none. */
+  configMap(namespace: string, name: string): Promise<ContextConfigMap | undefined>;
 }
 
 /** An in-memory NamespacedLookup. */
@@ -91,6 +94,7 @@ export async function fileSource(paths: readonly string[], defaultNamespace: str
   const templates = new MemoryLookup<NotificationTemplate>();
   const channels = new MemoryLookup<DingTalkChannel>();
   const secrets = new MemoryLookup<StoredObject>();
+  const configMaps = new MemoryLookup<StoredObject>();
   for (const { object } of loaded.manifests) {
     const stored = object as StoredObject;
     const name = stored.metadata?.name;
@@ -100,6 +104,7 @@ export async function fileSource(paths: readonly string[], defaultNamespace: str
     const group = String(stored.apiVersion ?? '').split('/')[0];
     if (stored.kind === 'Application' && group === ARGO_GROUP) apps.push(withNamespace as unknown as Application);
     else if (stored.kind === 'Secret' && stored.apiVersion === 'v1') secrets.add(namespace, withNamespace);
+    else if (stored.kind === 'ConfigMap' && stored.apiVersion === 'v1') configMaps.add(namespace, withNamespace);
     else if (group === HERALD_GROUP && stored.kind === KINDS.NotificationTrigger.kind) triggers.add(namespace, withNamespace as unknown as NotificationTrigger);
     else if (group === HERALD_GROUP && stored.kind === KINDS.NotificationTemplate.kind) templates.add(namespace, withNamespace as unknown as NotificationTemplate);
     else if (group === HERALD_GROUP && stored.kind === KINDS.DingTalkChannel.kind) channels.add(namespace, withNamespace as unknown as DingTalkChannel);
@@ -120,6 +125,9 @@ export async function fileSource(paths: readonly string[], defaultNamespace: str
     async secret(namespace, name) {
       const secret = secrets.get(namespace, name);
       return secret ? decodeSecret(secret as { data?: Record<string, string>; stringData?: Record<string, string> }) : undefined;
+    },
+    async configMap(namespace, name) {
+      return configMaps.get(namespace, name) as ContextConfigMap | undefined;
     },
   };
 }
@@ -213,6 +221,14 @@ export function clusterSource(kc: KubeConfig, defaultNamespace: string): Resourc
       } catch (error) {
         if (statusCodeOf(error) === 404) return undefined;
         throw explain(`Secret ${namespace}/${name}`, error);
+      }
+    },
+    async configMap(namespace, name) {
+      try {
+        return await core.readNamespacedConfigMap({ namespace, name });
+      } catch (error) {
+        if (statusCodeOf(error) === 404) return undefined;
+        throw explain(`ConfigMap ${namespace}/${name}`, error);
       }
     },
   };

@@ -5,19 +5,18 @@
 import type { OutgoingMessage } from '../channels/channel.js';
 import { dingTalkChannel, prepareMessage, type DingTalkRobot, type PreparedMessage } from '../channels/dingtalk/index.js';
 import type { ChannelAnswer } from '../channels/errors.js';
-import { DEFAULT_ARGOCD_URL, notificationContext } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { maskSecrets } from '../secrets.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate, type TemplateContext } from '../templates/index.js';
 import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
+import { cliContext, cliContextOverrides, contextFlags, explainContextLines } from './context.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
 
 const flags: FlagSpec[] = [
   { name: 'channel', value: 'NAME', help: 'DingTalkChannel (resolved like the operator does) whose robot receives the message: reads its Secret, checks its keywords, sends, prints the answer' },
   { name: 'stdout', help: 'Print the request only and send nothing; with --channel, use that channel (mentions, keywords, URL) without sending' },
   { name: 'trigger', value: 'NAME', default: 'template-notify', help: 'Value of `trigger` in the template context' },
-  { name: 'argocd-url', value: 'URL', default: DEFAULT_ARGOCD_URL, help: "context.argocdUrl (the controller's --argocd-url)" },
-  { name: 'context', value: 'KEY=VALUE', repeatable: true, help: "More template context (the controller's --context)" },
+  ...contextFlags,
   ...sourceFlags,
 ];
 
@@ -63,9 +62,10 @@ export async function templateNotify(argv: string[]): Promise<number> {
   const channelName = args.one('channel');
   const dryRun = args.has('stdout');
   if (!dryRun && !channelName) throw new UsageError('say where the message goes: --channel NAME to send it, or --stdout to only print it');
-  const context = notificationContext(args.one('argocd-url') ?? DEFAULT_ARGOCD_URL, args.flags.get('context') ?? []);
+  const overrides = cliContextOverrides(args);
 
   const workspace = await openWorkspace(args, appName);
+  const context = await cliContext(args, overrides, workspace);
   const template = resolveInScope(workspace.resources.templates, workspace, 'NotificationTemplate', templateName);
   const compiled = compileTemplate(template.object.spec);
   if (!compiled.ok) {
@@ -76,7 +76,7 @@ export async function templateNotify(argv: string[]): Promise<number> {
   const initiator = initiatorOf(workspace.app);
   const templateContext: TemplateContext = {
     app: workspace.app as unknown as Record<string, unknown>,
-    context,
+    context: context.values,
     trigger: args.one('trigger') ?? 'template-notify',
     channel: { name: channel?.name ?? '', type: 'dingtalk' },
     notificationType: 'dingtalk',
@@ -94,12 +94,13 @@ export async function templateNotify(argv: string[]): Promise<number> {
     `# NotificationTemplate ${template.namespace}/${template.name} for Application ${workspace.appNamespace}/${workspace.app.metadata.name} ` +
       `(trigger ${templateContext.trigger}${channel ? `, DingTalkChannel ${channel.namespace}/${channel.name}` : ''}; ${workspace.source.description})`,
   ];
+  if (args.has('explain')) out.push(...explainContextLines(context));
   const target = channel ? await channelTarget(workspace, channel, dryRun) : undefined;
   // Exactly what the operator would send: the channel's robot prepares it (build, fit,
   // keyword check); without a usable robot, the same steps with the channel's spec.
   const spec = channel?.object.spec;
   const prepared = target?.robot ? target.robot.prepare(message) : prepareMessage(message, { mentions: spec?.mentions, keywords: spec?.keywords });
-  const notes = [...(target?.notes ?? []), ...prepared.notes];
+  const notes = [...context.notes, ...(target?.notes ?? []), ...prepared.notes];
 
   out.push(`POST ${target?.robot?.displayUrl() ?? '<the channel robot webhook URL>'}`);
   out.push('Content-Type: application/json; charset=utf-8', '', JSON.stringify(prepared.body, null, 2));

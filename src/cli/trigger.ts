@@ -3,16 +3,15 @@
 // what the operator would do and why (fired, missing field, suppressed by the ledger).
 import { formatTriggerErrors, compileTrigger } from '../triggers/index.js';
 import { maskSecrets } from '../secrets.js';
-import { DEFAULT_ARGOCD_URL, notificationContext } from '../config.js';
 import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
+import { cliContext, cliContextOverrides, contextFlags, explainContextLines } from './context.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
 import { explainTrigger, formatExplanation } from './trigger-explain.js';
 
 const flags: FlagSpec[] = [
   { name: 'channel', value: 'NAME', help: 'Explain for this DingTalkChannel only, even if no subscription routes the trigger to it (default: every routed channel)' },
   { name: 'now', value: 'TIME', help: 'RFC 3339 time that now() returns (default: the current time)' },
-  { name: 'argocd-url', value: 'URL', default: DEFAULT_ARGOCD_URL, help: 'context.argocdUrl for rendering the templates the trigger sends' },
-  { name: 'context', value: 'KEY=VALUE', repeatable: true, help: 'More template context' },
+  ...contextFlags,
   ...sourceFlags,
 ];
 
@@ -59,9 +58,10 @@ export async function triggerRun(argv: string[]): Promise<number> {
   const nowText = args.one('now');
   const now = nowText === undefined ? new Date() : new Date(nowText);
   if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-01T08:00:00Z, got "${nowText}"`);
-  const context = notificationContext(args.one('argocd-url') ?? DEFAULT_ARGOCD_URL, args.flags.get('context') ?? []);
+  const overrides = cliContextOverrides(args);
 
   const workspace = await openWorkspace(args, appName);
+  const context = await cliContext(args, overrides, workspace);
   const trigger = resolveInScope(workspace.resources.triggers, workspace, 'NotificationTrigger', triggerName);
   const compiled = compileTrigger(trigger.object.spec);
   if (!compiled.ok) {
@@ -79,7 +79,7 @@ export async function triggerRun(argv: string[]): Promise<number> {
     channels: workspace.resources.channels,
     templates: workspace.resources.templates,
     ...(channel ? { channel: { namespace: channel.namespace, name: channel.name } } : {}),
-    context,
+    context: context.values,
     now,
   });
   const status = workspace.app.status ?? {};
@@ -87,7 +87,9 @@ export async function triggerRun(argv: string[]): Promise<number> {
     `NotificationTrigger ${trigger.namespace}/${trigger.name}${trigger.object.spec.description ? `: ${trigger.object.spec.description.trim()}` : ''}`,
     `Application ${workspace.appNamespace}/${workspace.app.metadata.name}: sync ${status.sync?.status ?? '-'}, health ${status.health?.status ?? '-'}, operation ${status.operationState?.phase ?? '-'}`,
     `Evaluated at ${now.toISOString()} (${workspace.source.description})`,
+    ...(args.has('explain') ? explainContextLines(context).map((line) => line.replace(/^# /, '')) : []),
   ];
+  for (const note of context.notes) process.stderr.write(maskSecrets(`note: ${note}\n`));
   process.stdout.write(maskSecrets(formatExplanation(explanation, header)));
   const failed =
     explanation.conditions.some((c) => c.outcome === 'error') ||

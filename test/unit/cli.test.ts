@@ -239,3 +239,29 @@ test('--help on every command and subcommand exits 0', async (t) => {
     t.regex(result.stdout, /Usage: herald/, args.join(' '));
   }
 });
+
+test('template notify -f: the context ConfigMap among the files sets context.*; --argocd-url overrides it; --explain says where each value came from; an invalid one is a note', async (t) => {
+  const context = tempFile('context.yaml', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'herald-context', namespace: 'argocd' }, data: { argocdUrl: 'https://cd.mycorp.com/', env: 'prod' } }]);
+  const fromConfigMap = await runHerald(['template', 'notify', 'app-sync-change', 'guestbook', '--stdout', '--explain', '-f', SAMPLES, '-f', GUESTBOOK, '-f', context]);
+  t.is(fromConfigMap.code, 0, fromConfigMap.output);
+  t.true((printedBody(fromConfigMap.stdout) as { markdown: { text: string } }).markdown.text.includes('(https://cd.mycorp.com/applications/argocd/guestbook)'));
+  t.regex(fromConfigMap.stdout, /^# context\.argocdUrl = "https:\/\/cd\.mycorp\.com" \(ConfigMap argocd\/herald-context\)$/m);
+  t.regex(fromConfigMap.stdout, /^# context\.env = "prod" \(ConfigMap argocd\/herald-context\)$/m);
+
+  const overridden = await runHerald(['template', 'notify', 'app-sync-change', 'guestbook', '--stdout', '--explain', '--argocd-url', 'https://other.example.com', '--context', 'env=dev', '-f', SAMPLES, '-f', GUESTBOOK, '-f', context]);
+  t.true((printedBody(overridden.stdout) as { markdown: { text: string } }).markdown.text.includes('(https://other.example.com/applications/argocd/guestbook)'));
+  t.regex(overridden.stdout, /^# context\.argocdUrl = "https:\/\/other\.example\.com" \(--argocd-url\)$/m);
+  t.regex(overridden.stdout, /^# context\.env = "dev" \(--context\)$/m);
+
+  const ignored = await runHerald(['template', 'notify', 'app-sync-change', 'guestbook', '--stdout', '--explain', '--context-configmap', '', '-f', SAMPLES, '-f', GUESTBOOK, '-f', context]);
+  t.regex(ignored.stdout, /^# context\.argocdUrl = "https:\/\/argocd\.example\.com" \(default\)$/m);
+
+  const bad = tempFile('context.yaml', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'herald-context', namespace: 'argocd' }, data: { argocdURL: 'https://cd.mycorp.com' } }]);
+  const invalid = await runHerald(['template', 'notify', 'app-sync-change', 'guestbook', '--stdout', '-f', SAMPLES, '-f', GUESTBOOK, '-f', bad]);
+  t.is(invalid.code, 0, invalid.output);
+  t.regex(invalid.stderr, /^note: ConfigMap argocd\/herald-context is not a valid notification context: unknown key "argocdURL" \(did you mean argocdUrl\?\); the controller keeps its last valid version, this command uses flags and defaults$/m);
+
+  const usage = await runHerald(['template', 'notify', 'app-sync-change', 'guestbook', '--stdout', '--argocd-url', 'cd.mycorp.com', '-f', SAMPLES, '-f', GUESTBOOK]);
+  t.is(usage.code, 2, usage.output);
+  t.regex(usage.stderr, /--argocd-url: argocdUrl "cd\.mycorp\.com" is not an absolute URL/);
+});
