@@ -217,6 +217,37 @@ test('the ServiceAccount holds a Lease in the control namespace only', async (t)
   t.is(await outcome(() => leases.deleteNamespacedLease({ namespace: control, name: 'herald-leader' })), 403);
 });
 
+test('the ServiceAccount reads and watches the context ConfigMap in the control namespace, and no other ConfigMap', async (t) => {
+  const admin = testCluster();
+  for (const [namespace, name] of [[control, 'herald-context'], [control, 'other'], [team, 'herald-context']] as const) {
+    admin.kubectlOrThrow(['create', 'configmap', name, '-n', namespace, '--from-literal=argocdUrl=https://cd.example.com']);
+  }
+  const core = access.kc.makeApiClient(CoreV1Api);
+  const fieldSelector = 'metadata.name=herald-context';
+  t.is(await outcome(() => core.readNamespacedConfigMap({ namespace: control, name: 'herald-context' })), 'ok');
+  const listed = await core.listNamespacedConfigMap({ namespace: control, fieldSelector });
+  t.deepEqual(listed.items.map((cm) => cm.metadata?.name), ['herald-context']);
+  const seen: string[] = [];
+  let watchError: unknown;
+  const watch = await new Watch(access.kc).watch(
+    `/api/v1/namespaces/${control}/configmaps`,
+    { fieldSelector },
+    (phase, obj: { metadata: { name: string } }) => seen.push(`${phase}:${obj.metadata.name}`),
+    (error: unknown) => {
+      watchError = error;
+    },
+  );
+  t.teardown(() => watch.abort());
+  admin.kubectlOrThrow(['patch', 'configmap', 'herald-context', '-n', control, '--type=merge', '-p', '{"data":{"env":"prod"}}']);
+  await waitFor(() => seen.includes('MODIFIED:herald-context') || watchError !== undefined, 'the watch to deliver the edit');
+  t.is(watchError, undefined);
+
+  t.is(await outcome(() => core.readNamespacedConfigMap({ namespace: control, name: 'other' })), 403);
+  t.is(await outcome(() => core.readNamespacedConfigMap({ namespace: team, name: 'herald-context' })), 403);
+  t.is(await outcome(() => core.listNamespacedConfigMap({ namespace: control, fieldSelector: 'metadata.name=other' })), 403);
+  t.is(await outcome(() => core.patchNamespacedConfigMap({ namespace: control, name: 'herald-context', body: { data: { argocdUrl: 'https://evil' } } }, merge)), 403);
+});
+
 test('the ServiceAccount cannot touch unrelated resources', async (t) => {
   const core = access.kc.makeApiClient(CoreV1Api);
   t.is(await outcome(() => core.listNamespacedPod({ namespace: team })), 403);

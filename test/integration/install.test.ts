@@ -46,6 +46,8 @@ test('kubectl apply --server-side --dry-run=server -k config/default succeeds', 
     'serviceaccount/herald',
     'clusterrole.rbac.authorization.k8s.io/herald-controller',
     'role.rbac.authorization.k8s.io/herald-leader-election',
+    'role.rbac.authorization.k8s.io/herald-context',
+    'configmap/herald-context',
     'deployment.apps/herald-controller',
     'service/herald-webhook',
     'service/herald-metrics',
@@ -172,7 +174,12 @@ test('RBAC is least privilege: no wildcards, no write access beyond what herald 
   const clusterRole = find(manifests, 'ClusterRole', 'herald-controller');
   const leaderRole = find(manifests, 'Role', 'herald-leader-election');
   t.is(leaderRole.metadata.namespace, 'argocd');
-  const grants = [...(clusterRole.rules ?? []), ...(leaderRole.rules ?? [])].flatMap((rule) =>
+  const contextRole = find(manifests, 'Role', 'herald-context');
+  t.is(contextRole.metadata.namespace, 'argocd');
+  t.deepEqual(contextRole.rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['herald-context'], verbs: ['get', 'list', 'watch'] }], 'one ConfigMap, read only');
+  const context = find(manifests, 'ConfigMap', 'herald-context') as Manifest & { data?: Record<string, string> };
+  t.deepEqual(Object.keys(context.data ?? {}), ['argocdUrl'], 'the shipped context ConfigMap sets the Argo CD address');
+  const grants = [...(clusterRole.rules ?? []), ...(leaderRole.rules ?? []), ...(contextRole.rules ?? [])].flatMap((rule) =>
     (rule.apiGroups as string[]).flatMap((group) =>
       (rule.resources as string[]).flatMap((resource) => (rule.verbs as string[]).map((verb) => `${group || 'core'}/${resource}:${verb}`)),
     ),
