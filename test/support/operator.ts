@@ -44,7 +44,8 @@ export interface OperatorOptions {
   leaseDurationSeconds?: number;
   webhook?: boolean;
   webhookSecretName?: string;
-  argocdUrl?: string;
+  /** --argocd-url (default https://argocd.example.com); null: no flag, the context ConfigMap decides. */
+  argocdUrl?: string | null;
   extraArgs?: string[];
   env?: Record<string, string>;
   /** Wait until /readyz says ready (default true). */
@@ -81,7 +82,7 @@ export async function startOperator(options: OperatorOptions, sharedOutput: stri
     '--webhook-port', options.webhook === false ? 'off' : '0',
     '--lease-duration', String(options.leaseDurationSeconds ?? 4),
     `--leader-election=${options.leaderElection ?? true}`,
-    '--argocd-url', options.argocdUrl ?? 'https://argocd.example.com',
+    ...(options.argocdUrl === null ? [] : ['--argocd-url', options.argocdUrl ?? 'https://argocd.example.com']),
     '--log-level', 'debug',
     ...(options.identity ? ['--identity', options.identity] : []),
     ...(options.webhookSecretName ? ['--webhook-secret-name', options.webhookSecretName] : []),
