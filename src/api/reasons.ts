@@ -18,6 +18,7 @@ export const EventReasons = {
   NotificationSent: 'NotificationSent',
   NotificationFailed: 'NotificationFailed',
   NotificationQueued: 'NotificationQueued',
+  NotificationsFolded: 'NotificationsFolded',
   SubscriptionInvalid: 'SubscriptionInvalid',
   EvaluationFailed: 'EvaluationFailed',
   ReadyChanged: 'Ready',

@@ -1,20 +1,19 @@
 // Per Application: keep app_info current, deliver what its outbox holds, and decide
-// (engine.ts) what its current state is worth. Decided messages are written to the
-// outbox annotation before anything is sent; the dispatcher's acceptance moves each
-// into the notified ledger with one merge patch. Only the leader does any of this
-// beyond the metric.
+// (engine.ts) what its current state is worth. Decided messages are queued in the
+// outbox (outbox.ts; folded when it is full) and written (mail-store.ts) before anything
+// is sent; the channel's acceptance later moves each into the notified ledger. Only the
+// leader does any of this beyond the metric.
 import { ARGO_GROUP, ARGO_VERSION, ANNOTATIONS } from '../api/groups.js';
 import { EventReasons } from '../api/reasons.js';
 import type { EventSink, InvolvedObject } from '../kube/events.js';
-import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
-import type { KubeWriter } from '../kube/patch.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { initiatorOf, renderTemplate } from '../templates/index.js';
-import { AnnotationWriteError, TemplateNotUsable } from './errors.js';
+import { TemplateNotUsable } from './errors.js';
 import { decide } from './engine.js';
-import { parseNotified, parseOutbox, serialiseNotified, serialiseOutbox, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
-import { KeyedMutex } from './mutex.js';
+import type { Outbox } from './ledger.js';
+import type { MailStore } from './mail-store.js';
+import { ledgerBytes, outboxLimits, queue, type FoldReport, type Mail } from './outbox.js';
 import { resolveScoped, routesFor, type ObjectRef } from './routing.js';
 import type { ConfigStore } from './store.js';
 
@@ -26,34 +25,35 @@ export interface Application {
   status?: Record<string, any>;
 }
 
-export interface AppState {
-  ledger: NotifiedLedger;
-  outbox: Outbox;
-}
+/** @deprecated the name before outbox.ts: an app's ledger and outbox. */
+export type AppState = Mail;
 
 export interface AppReconcilerDeps {
   getApp: (namespace: string, name: string) => Application | undefined;
   store: ConfigStore;
-  writer: KubeWriter;
+  /** The only reader and writer of the two annotations. */
+  mail: MailStore;
   events: EventSink;
   log: Logger;
   metrics: Metrics;
   controlNamespace: string;
   context: Record<string, string>;
   isLeader: () => boolean;
-  /** Hands an outbox entry to its channel's dispatcher (idempotent). */
-  dispatch: (appKey: string, id: string, entry: OutboxEntry) => void;
+  /** Hands the app's outbox to the channels' dispatchers (idempotent; drops what left it). */
+  deliver: (appKey: string, outbox: Outbox) => void;
   /** Trigger evaluation errors, for the trigger's status. */
   evaluationError: (trigger: ObjectRef, message: string) => void;
   now?: () => Date;
 }
 
-/** Compares Kubernetes resourceVersions (etcd revisions); opaque ones compare as unknown. */
-function compareResourceVersions(a: string | undefined, b: string | undefined): number | undefined {
-  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return a === b ? 0 : undefined;
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+/** Bytes of an app's annotations other than herald's two (keys and values, as the API server counts). */
+function otherAnnotationBytes(app: Application): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(app.metadata.annotations ?? {})) {
+    if (key === ANNOTATIONS.outbox || key === ANNOTATIONS.notified) continue;
+    total += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
+  }
+  return total;
 }
 
 export function appKeyOf(namespace: string, name: string): string {
@@ -75,9 +75,6 @@ export function isFresh(app: Application): boolean {
 }
 
 export class AppReconciler {
-  /** Annotations this process wrote, until the cache has caught up with them. */
-  private readonly written = new Map<string, { resourceVersion: string; notified: string | undefined; outbox: string | undefined }>();
-  private readonly locks = new KeyedMutex();
   private readonly appInfo = new Map<string, Record<string, string>>();
   /** What each app looked like when it was last evaluated, to skip the echoes of herald's own writes. */
   private readonly evaluated = new Map<string, string>();
@@ -90,7 +87,7 @@ export class AppReconciler {
 
   /** Forget everything written: a new leader starts from what the API server says. */
   reset(): void {
-    this.written.clear();
+    this.deps.mail.reset();
     this.evaluated.clear();
   }
 
@@ -101,28 +98,6 @@ export class AppReconciler {
 
   private involved(app: Application): InvolvedObject {
     return { apiVersion: `${ARGO_GROUP}/${ARGO_VERSION}`, kind: 'Application', namespace: app.metadata.namespace!, name: app.metadata.name!, uid: app.metadata.uid };
-  }
-
-  /** The app's ledger and outbox: the cache, unless this process has written something newer. */
-  state(key: string, app: Application): AppState {
-    const mine = this.written.get(key);
-    let notified = app.metadata.annotations?.[ANNOTATIONS.notified];
-    let outbox = app.metadata.annotations?.[ANNOTATIONS.outbox];
-    if (mine) {
-      const order = compareResourceVersions(app.metadata.resourceVersion, mine.resourceVersion);
-      if (order === undefined || order < 0) {
-        notified = mine.notified;
-        outbox = mine.outbox;
-      } else {
-        this.written.delete(key);
-      }
-    }
-    const parsedLedger = parseNotified(notified);
-    const parsedOutbox = parseOutbox(outbox);
-    if (parsedLedger.damaged || parsedOutbox.damaged) {
-      this.deps.log.warn('ignoring malformed herald annotations on an Application', { app: key, notified: parsedLedger.damaged, outbox: parsedOutbox.damaged });
-    }
-    return { ledger: parsedLedger.ledger, outbox: parsedOutbox.outbox };
   }
 
   private updateAppInfo(key: string, app: Application | undefined): void {
@@ -151,14 +126,14 @@ export class AppReconciler {
     const app = this.deps.getApp(namespace, name);
     this.updateAppInfo(key, app);
     if (!app) {
-      this.written.delete(key);
+      this.deps.mail.forget(key);
       this.evaluated.delete(key);
       return;
     }
     if (!this.deps.isLeader()) return;
     const end = this.deps.metrics.reconcileDuration.startTimer({ kind: 'Application' });
     try {
-      await this.locks.run(key, () => this.reconcileLocked(key, app));
+      await this.deps.mail.locked(key, () => this.reconcileLocked(key, app));
     } finally {
       end();
     }
@@ -166,8 +141,11 @@ export class AppReconciler {
 
   private async reconcileLocked(key: string, cached: Application): Promise<void> {
     const app = this.deps.getApp(cached.metadata.namespace!, cached.metadata.name!) ?? cached;
-    const state = this.state(key, app);
-    for (const [id, entry] of Object.entries(state.outbox)) this.deps.dispatch(key, id, entry);
+    const read = this.deps.mail.read(key, app);
+    // Delivery outcomes the MailStore could not write yet: written now (a failure retries this key).
+    if (read.changed && !(await this.deps.mail.commit(key, app, read.mail, read.applied))) return;
+    const state = read.mail;
+    this.deps.deliver(key, state.outbox);
     if (!isFresh(app)) {
       this.deps.log.debug('waiting for Argo CD to reconcile the finished operation', { app: key });
       return;
@@ -230,17 +208,31 @@ export class AppReconciler {
       return;
     }
 
-    const outbox: Outbox = { ...state.outbox };
-    for (const id of decision.rearmPending) outbox[id] = { ...outbox[id]!, rearm: true };
-    for (const { id, entry } of decision.newEntries) outbox[id] = entry;
-    const ledger: NotifiedLedger = { ...state.ledger };
-    for (const keyToRearm of decision.rearmed) delete ledger[keyToRearm];
-    const written = await this.write(key, app, ledger, outbox);
+    const nowMs = this.now().getTime();
+    const queued = queue(state, decision, {
+      // The ledger is written with the outbox, so its new size counts against the outbox's budget.
+      limits: outboxLimits(otherAnnotationBytes(app) + ledgerBytes(state.ledger) + ANNOTATIONS.notified.length + ANNOTATIONS.outbox.length),
+      nowMs,
+      app: key,
+      keyword: (namespace, name) => store.channels.get(namespace, name)?.object.spec.keywords?.[0],
+    });
+    const written = await this.deps.mail.commit(key, app, queued.mail, 0);
     if (!written) return;
     this.evaluated.set(key, evaluationKey);
-    for (const { id, entry } of decision.newEntries) {
+    for (const { entry } of decision.newEntries) {
       this.deps.log.info('notification decided', { app: key, trigger: entry.trigger, template: entry.template, channel: `${entry.channelNamespace}/${entry.channel}` });
-      this.deps.dispatch(key, id, entry);
+    }
+    if (queued.folded.length > 0) this.reportFolded(app, queued.folded);
+    this.deps.deliver(key, queued.mail.outbox);
+  }
+
+  private reportFolded(app: Application, reports: FoldReport[]): void {
+    for (const report of reports) {
+      this.deps.metrics.outboxFolded.inc({ channel: report.channel }, report.count);
+      const superseded = report.superseded > 0 ? ` (${report.superseded} superseded by a newer message for the same trigger)` : '';
+      const message = `the outbox reached its limit while channel ${report.channel} could not take its messages: ${report.count} folded into one message that says how many${superseded}`;
+      this.deps.events.record(this.involved(app), 'Warning', EventReasons.NotificationsFolded, message);
+      this.deps.log.warn('outbox full; messages folded', { app: `${app.metadata.namespace}/${app.metadata.name}`, channel: report.channel, folded: report.count, superseded: report.superseded });
     }
   }
 
@@ -263,42 +255,6 @@ export class AppReconciler {
       const ref = resolveScoped(store.triggers, appNamespace, controlNamespace, name);
       const compiled = ref ? store.triggers.get(ref.namespace, ref.name)?.compiled : undefined;
       return compiled?.conditions.some((condition) => /\bnotified\s*\(/.test(`${condition.when} ${condition.oncePer ?? ''}`)) ?? false;
-    });
-  }
-
-  /** One merge patch of both annotations; remembers what it wrote until the cache has it. */
-  private async write(key: string, app: Application, ledger: NotifiedLedger, outbox: Outbox): Promise<boolean> {
-    const notified = serialiseNotified(ledger);
-    const outboxText = serialiseOutbox(outbox);
-    try {
-      const patched = await this.deps.writer.patchAppAnnotations(app.metadata.namespace!, app.metadata.name!, {
-        [ANNOTATIONS.notified]: notified,
-        [ANNOTATIONS.outbox]: outboxText,
-      });
-      this.written.set(key, {
-        resourceVersion: patched.metadata?.resourceVersion ?? '',
-        notified: notified ?? undefined,
-        outbox: outboxText ?? undefined,
-      });
-      return true;
-    } catch (error) {
-      if (statusCodeOf(error) === 404) {
-        this.written.delete(key);
-        return false;
-      }
-      throw new AnnotationWriteError(`cannot write herald annotations on Application ${key}: ${apiMessageOf(error)}`, { cause: error });
-    }
-  }
-
-  /** Applies a change to an app's ledger/outbox under its lock (dispatcher callbacks). */
-  async update(key: string, change: (state: AppState) => boolean): Promise<void> {
-    await this.locks.run(key, async () => {
-      const [namespace, name] = splitKey(key);
-      const app = this.deps.getApp(namespace, name);
-      if (!app) return;
-      const state = this.state(key, app);
-      if (!change(state)) return;
-      await this.write(key, app, state.ledger, state.outbox);
     });
   }
 

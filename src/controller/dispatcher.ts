@@ -4,14 +4,20 @@
 // of all of them instead of letting them wait for minutes. Failures are classified:
 // transient → retried with capped backoff; channel configuration → the channel is
 // paused until its spec or Secret changes (DingTalk would mute or ignore us);
-// a message the channel can never take → given up with an Event, the rest go on.
+// a message the channel can never take → given up with an Event, the rest go on;
+// a digest the channel refuses → sent again as two halves, down to single messages.
+// An Application's messages go out in the order they were decided: one that waits
+// for a retry holds back the later ones of the same app (not those of other apps).
+// While the channel is unreachable one message probes it every PROBE_MS; the first
+// success lets every waiting message go at once.
 import { ConfigurationError, TransientError, errorMessage } from '../errors.js';
 import { ChannelReasons, MessageRejectedError } from '../channels/errors.js';
 import type { Channel, OutgoingMessage } from '../channels/channel.js';
 import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { OutboxEntry } from './ledger.js';
+import type { Outbox, OutboxEntry } from './ledger.js';
+import { attemptedEntry, byDecision, parkedEntry, unparkedEntry } from './outbox.js';
 
 export interface DispatchItem {
   appKey: string;
@@ -50,6 +56,8 @@ const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
 const PAUSED_PROBE_MS = 10 * 60_000;
 const MAX_DIGEST_ITEMS = 50;
+/** While the channel is unreachable, one message tries it this often whatever its own backoff says. */
+const PROBE_MS = 30_000;
 
 function reasonOf(error: unknown): string {
   if (error instanceof ConfigurationError) return error.reason;
@@ -67,6 +75,11 @@ export class ChannelDispatcher {
   private paused: { fingerprint: string; until: number } | undefined;
   private abort = new AbortController();
   private draining = false;
+  /** Parts of refused digests still to send, first first. */
+  private readonly splits: DispatchItem[][] = [];
+  /** Set while the channel is unreachable: when it last failed. */
+  private outageSince: number | undefined;
+  private lastProbe = 0;
 
   constructor(
     readonly name: string,
@@ -81,26 +94,38 @@ export class ChannelDispatcher {
     return this.items.size;
   }
 
+  /** herald_outbox_pending{channel}: what this dispatcher holds, i.e. what waits for the channel. */
+  private changed(): void {
+    this.metrics.outboxPending.set({ channel: this.name }, this.items.size);
+  }
+
+  private forgetItem(item: DispatchItem): void {
+    if (this.stillQueued(item)) {
+      this.items.delete(`${item.appKey}\u0000${item.id}`);
+      this.changed();
+    }
+  }
+
   /** Adds an item unless the same (app, id) is already held. */
   enqueue(item: DispatchItem): void {
     if (this.stopped) return;
     const key = `${item.appKey}\u0000${item.id}`;
     if (this.items.has(key)) return;
     this.items.set(key, item);
+    this.changed();
     this.kick();
   }
 
-  has(appKey: string, id: string): boolean {
-    return this.items.has(`${appKey}\u0000${id}`);
-  }
-
-  remove(appKey: string, id: string): void {
-    this.items.delete(`${appKey}\u0000${id}`);
-  }
-
-  /** Drops every item of an app (deleted app, or its outbox was cleared). */
-  removeApp(appKey: string, keep: Set<string>): void {
-    for (const [key, item] of this.items) if (item.appKey === appKey && !keep.has(item.id)) this.items.delete(key);
+  /** Drops the app's items that its outbox no longer holds (folded away, or the app is gone). */
+  keepOnly(appKey: string, outbox: Outbox): void {
+    let dropped = false;
+    for (const [key, item] of this.items) {
+      if (item.appKey === appKey && !(item.id in outbox)) {
+        this.items.delete(key);
+        dropped = true;
+      }
+    }
+    if (dropped) this.changed();
   }
 
   /** The channel's config changed: a paused channel or parked items get another chance. */
@@ -133,6 +158,8 @@ export class ChannelDispatcher {
     this.stopped = true;
     this.abort.abort();
     this.items.clear();
+    this.splits.length = 0;
+    this.metrics.outboxPending.remove({ channel: this.name });
     this.kick();
   }
 
@@ -169,24 +196,33 @@ export class ChannelDispatcher {
             continue;
           }
           this.paused = undefined;
-          for (const item of this.items.values()) if (item.entry.parked) item.entry = { ...item.entry, parked: undefined };
+          for (const item of this.items.values()) if (item.entry.parked) item.entry = unparkedEntry(item.entry);
         }
         for (const item of this.items.values()) {
-          if (item.entry.parked && item.parkedFingerprint !== runtime.fingerprint) item.entry = { ...item.entry, parked: undefined };
+          if (item.entry.parked && item.parkedFingerprint !== runtime.fingerprint) item.entry = unparkedEntry(item.entry);
         }
-        const ready = [...this.items.values()]
-          .filter((item) => !item.entry.parked && item.entry.next <= now)
-          .sort((a, b) => a.entry.decided - b.entry.decided);
-        if (ready.length === 0) {
-          const waiting = [...this.items.values()].filter((item) => !item.entry.parked);
+        const split = this.nextSplit();
+        const { ready, waiting } = this.readyItems(now);
+        if (!split && ready.length === 0) {
           if (waiting.length === 0) return;
-          await this.sleep(Math.min(...waiting.map((item) => item.entry.next)) - now);
-          continue;
+          const probeAt = this.outageSince !== undefined ? Math.max(this.lastProbe, this.outageSince) + PROBE_MS : Infinity;
+          if (now < probeAt) {
+            await this.sleep(Math.min(probeAt, ...waiting.map((item) => item.entry.next)) - now);
+            continue;
+          }
+          ready.push(waiting[0]!);
+          this.lastProbe = now;
         }
         const slots = this.freeSlots(runtime.perMinute, now);
         if (slots <= 0) {
-          this.metrics.rateLimited.inc({ channel: this.name, source: 'herald' }, ready.length);
+          this.metrics.rateLimited.inc({ channel: this.name, source: 'herald' }, split ? split.length : ready.length);
           await this.sleep(this.sentAt[0]! + WINDOW_MS - now);
+          continue;
+        }
+        if (split) {
+          this.splits.shift();
+          if (split.length === 1 || runtime.channel.sendDigest === undefined) await this.sendOne(runtime, split[0]!);
+          else await this.sendDigest(runtime, split);
           continue;
         }
         const useDigest = slots === 1 && ready.length > 1 && runtime.channel.sendDigest !== undefined;
@@ -199,6 +235,46 @@ export class ChannelDispatcher {
     } finally {
       this.running = false;
     }
+  }
+
+  /** The next part of a refused digest whose items still wait (parked or sent ones drop out). */
+  private nextSplit(): DispatchItem[] | undefined {
+    while (this.splits.length > 0) {
+      const part = this.splits[0]!.filter((item) => this.stillQueued(item) && !item.entry.parked);
+      if (part.length > 0) {
+        this.splits[0] = part;
+        return part;
+      }
+      this.splits.shift();
+    }
+    return undefined;
+  }
+
+  /**
+   * Items that may go now, oldest decision first, and those that wait (for a retry).
+   * An app's item that waits holds back the app's later items; parked items hold back nothing.
+   */
+  private readyItems(now: number): { ready: DispatchItem[]; waiting: DispatchItem[] } {
+    const ready: DispatchItem[] = [];
+    const waiting: DispatchItem[] = [];
+    const heldBack = new Set<string>();
+    const sorted = [...this.items.values()].filter((item) => !item.entry.parked).sort((a, b) => byDecision(a.entry, b.entry));
+    for (const item of sorted) {
+      if (!heldBack.has(item.appKey) && item.entry.next <= now) {
+        ready.push(item);
+        continue;
+      }
+      waiting.push(item);
+      heldBack.add(item.appKey);
+    }
+    return { ready, waiting };
+  }
+
+  /** The channel took a message: if it was unreachable, every waiting message may go now. */
+  private reachable(): void {
+    if (this.outageSince === undefined) return;
+    this.outageSince = undefined;
+    for (const item of this.items.values()) if (item.entry.next > 0) item.entry = { ...item.entry, next: 0 };
   }
 
   /** Moves a send's slot to when its answer arrived (sends are one at a time, so it is the last). */
@@ -214,7 +290,8 @@ export class ChannelDispatcher {
     const slot = this.sentAt.push(this.now()) - 1;
     try {
       const receipt = await runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal).finally(() => this.answered(slot));
-      if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
+      this.forgetItem(item);
+      this.reachable();
       this.callbacks.channelProblem(undefined);
       await this.callbacks.delivered([item], receipt.response);
     } catch (error) {
@@ -229,7 +306,8 @@ export class ChannelDispatcher {
         .sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal)
         .finally(() => this.answered(slot));
       const included = items.slice(0, receipt.included);
-      for (const item of included) if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
+      for (const item of included) this.forgetItem(item);
+      this.reachable();
       this.metrics.digests.inc({ channel: this.name });
       this.callbacks.channelProblem(undefined);
       this.log.info('sent a digest of waiting messages', { channel: this.name, messages: included.length, left: items.length - included.length });
@@ -245,15 +323,22 @@ export class ChannelDispatcher {
     if (reason === ChannelReasons.KeywordMissing) {
       // Deterministic for these messages only; they wait for the channel's keywords to change.
       for (const item of items) {
-        item.entry = { ...item.entry, parked: reason };
+        item.entry = parkedEntry(item.entry, reason);
         item.parkedFingerprint = runtime.fingerprint;
         await this.callbacks.parked(item, reason, message);
       }
       return;
     }
     if (error instanceof MessageRejectedError) {
+      if (items.length > 1) {
+        // Nothing in a refused digest is done: its halves go again, down to single messages.
+        const half = Math.ceil(items.length / 2);
+        this.splits.unshift(items.slice(0, half), items.slice(half));
+        this.log.warn('the channel refused a digest; sending it again in two parts', { channel: this.name, messages: items.length, reason, error: message });
+        return;
+      }
       for (const item of items) {
-        if (this.stillQueued(item)) this.items.delete(`${item.appKey}\u0000${item.id}`);
+        this.forgetItem(item);
         await this.callbacks.rejected(item, reason, message);
       }
       return;
@@ -262,18 +347,19 @@ export class ChannelDispatcher {
       this.paused = { fingerprint: runtime.fingerprint, until: this.now() + PAUSED_PROBE_MS };
       this.callbacks.channelProblem({ reason, message });
       for (const item of items) {
-        item.entry = { ...item.entry, parked: reason };
+        item.entry = parkedEntry(item.entry, reason);
         item.parkedFingerprint = runtime.fingerprint;
         await this.callbacks.parked(item, reason, message);
       }
       this.log.warn('channel paused until its configuration changes', { channel: this.name, reason, error: message });
       return;
     }
+    if (reason === ChannelReasons.Unavailable && this.outageSince === undefined) this.outageSince = this.now();
     for (const item of items) {
       const attempts = item.entry.attempts + 1;
       const retryAfter = error instanceof TransientError ? error.retryAfterMs ?? 0 : 0;
       const next = this.now() + Math.max(retryAfter, backoffDelay(attempts, RETRY_BASE_MS, RETRY_MAX_MS));
-      item.entry = { ...item.entry, attempts, next };
+      item.entry = attemptedEntry(item.entry, attempts, next);
       this.metrics.retries.inc({ channel: this.name, reason });
       if (reason === ChannelReasons.Throttled) this.metrics.rateLimited.inc({ channel: this.name, source: 'dingtalk' });
       await this.callbacks.retry(item, attempts, next, reason, message);

@@ -26,6 +26,10 @@ export interface OutboxEntry {
   parked?: string;
   /** The condition (without oncePer) stopped holding while this waited: deliver, but do not enter the ledger. */
   rearm?: boolean;
+  /** Position among the messages decided in the same evaluation (per-app order when `decided` ties). */
+  order?: number;
+  /** Set on the entry that reports messages folded away when the outbox was full (see outbox.ts). */
+  folded?: { count: number; lines: string[] };
 }
 
 export type Outbox = Record<string, OutboxEntry>;

@@ -5,14 +5,12 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import { APPLICATIONS, ARGO_GROUP, ARGO_VERSION, HERALD_GROUP, HERALD_VERSION, KINDS, type HeraldKind } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
-import { EventReasons } from '../api/reasons.js';
 import type { Config } from '../config.js';
 import { ContextSource } from '../context/source.js';
 import { EventRecorder, type EventSink } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { LeaderElector } from '../kube/leader.js';
 import { KubeWriter } from '../kube/patch.js';
-import { backoffDelay } from '../backoff.js';
 import { startHealthServer } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -20,10 +18,10 @@ import { startMetricsServer, type RunningServer } from '../observability/server.
 import { createApplicationRefresher } from '../webhook/refresh.js';
 import { WebhookSecretsSource } from '../webhook/secrets.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../webhook/server.js';
-import { AppReconciler, appKeyOf, type Application, type AppState } from './app-reconciler.js';
+import { AppReconciler, appKeyOf, type Application } from './app-reconciler.js';
 import { ConfigReconciler } from './config-reconciler.js';
-import { ChannelDispatcher, type DispatchItem } from './dispatcher.js';
-import type { OutboxEntry } from './ledger.js';
+import { Delivery } from './delivery.js';
+import { MailStore } from './mail-store.js';
 import { WorkQueue } from './queue.js';
 import { ConfigStore } from './store.js';
 
@@ -43,13 +41,6 @@ function slimApplication(app: Application): Application {
   return { ...app, metadata };
 }
 
-/** A message is handled: out of the outbox and into the ledger (unless its condition was re-armed meanwhile). */
-function recordDone(state: AppState, item: DispatchItem, nowMs: number): void {
-  const rearmed = state.outbox[item.id]?.rearm === true;
-  delete state.outbox[item.id];
-  if (!rearmed) state.ledger[item.entry.key] = Math.floor(nowMs / 1000);
-}
-
 export class Operator {
   private readonly store = new ConfigStore();
   private readonly writer: KubeWriter;
@@ -59,9 +50,8 @@ export class Operator {
   private readonly appInformers: Informer<Application & KubernetesObject>[] = [];
   private readonly heraldInformers = new Map<HeraldKind, Informer<HeraldObject & KubernetesObject>[]>();
   private readonly secretInformers = new Map<string, Informer<V1Secret>>();
-  private readonly dispatchers = new Map<string, ChannelDispatcher>();
-  /** Outbox ids whose delivery is accepted but whose completion patch is still pending. */
-  private readonly completing = new Set<string>();
+  private readonly mail: MailStore;
+  private readonly delivery: Delivery;
   private readonly apps: AppReconciler;
   private readonly configReconciler: ConfigReconciler;
   private readonly elector: LeaderElector | undefined;
@@ -74,8 +64,6 @@ export class Operator {
   private appWorkersStarted = false;
   private scopeTimer: NodeJS.Timeout | undefined;
   private readonly pendingScopes = new Set<string>();
-  private readonly channelStatusTimers = new Map<string, NodeJS.Timeout>();
-  private gaugeTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: OperatorDeps) {
@@ -85,17 +73,32 @@ export class Operator {
     this.appQueue = new WorkQueue('applications', (depth) => metrics.queueDepth.set({ queue: 'applications' }, depth));
     this.configQueue = new WorkQueue('config', (depth) => metrics.queueDepth.set({ queue: 'config' }, depth));
     const context = (this.context = new ContextSource({ kc, namespace: config.controlNamespace, name: config.contextConfigMap, overrides: config.contextOverrides, log, events: this.events, watchTimeoutSeconds: config.watchTimeoutSeconds }));
+    this.mail = new MailStore({
+      getApp: (namespace, name) => this.getApp(namespace, name),
+      writer: this.writer,
+      log,
+      requeue: (appKey) => this.appQueue.addRateLimited(appKey),
+    });
+    this.delivery = new Delivery({
+      store: this.store,
+      mail: this.mail,
+      events: this.events,
+      metrics,
+      log,
+      involvedFor: (appKey) => this.apps.involvedFor(appKey),
+      channelStatusChanged: (namespace, name) => this.configQueue.add(`DingTalkChannel/${namespace}/${name}`),
+    });
     this.apps = new AppReconciler({
       getApp: (namespace, name) => this.getApp(namespace, name),
       store: this.store,
-      writer: this.writer,
+      mail: this.mail,
       events: this.events,
       log,
       metrics,
       controlNamespace: config.controlNamespace,
       get context() { return context.current(); }, // the ConfigMap as of now: edits apply without a restart
       isLeader: () => this.leading,
-      dispatch: (appKey, id, entry) => this.dispatch(appKey, id, entry),
+      deliver: (appKey, outbox) => this.delivery.deliver(appKey, outbox),
       evaluationError: (trigger, message) => {
         const entry = this.store.triggers.get(trigger.namespace, trigger.name);
         if (!entry || entry.lastEvaluationError === message) return;
@@ -118,7 +121,7 @@ export class Operator {
       isLeader: () => this.leading,
       celLimits: config.cel,
       scopeChanged: (namespace) => this.scopeChanged(namespace),
-      channelChanged: (namespace, name) => this.dispatchers.get(`${namespace}/${name}`)?.configChanged(),
+      channelChanged: (namespace, name) => this.delivery.channelChanged(namespace, name),
     });
     if (config.leaderElection) {
       this.elector = new LeaderElector({
@@ -303,162 +306,13 @@ export class Operator {
     }
   }
 
-  // ---- delivery --------------------------------------------------------------
-
-  private dispatcherFor(namespace: string, name: string): ChannelDispatcher {
-    const key = `${namespace}/${name}`;
-    let dispatcher = this.dispatchers.get(key);
-    if (!dispatcher) {
-      const { log, metrics } = this.deps;
-      dispatcher = new ChannelDispatcher(
-        key,
-        () => {
-          const entry = this.store.channels.get(namespace, name);
-          return entry?.channel ? { channel: entry.channel, perMinute: entry.perMinute, fingerprint: entry.fingerprint } : undefined;
-        },
-        {
-          delivered: (items) => this.delivered(namespace, name, items),
-          retry: (item, attempts, next, reason, message) => this.retryLater(namespace, name, item, attempts, next, reason, message),
-          parked: (item, reason, message) => this.parked(namespace, name, item, reason, message),
-          rejected: (item, reason, message) => this.rejected(namespace, name, item, reason, message),
-          channelProblem: (problem) => this.channelProblem(namespace, name, problem),
-        },
-        metrics,
-        log.child({ channel: key }),
-      );
-      this.dispatchers.set(key, dispatcher);
-    }
-    return dispatcher;
-  }
-
-  private dispatch(appKey: string, id: string, entry: OutboxEntry): void {
-    if (!this.leading || this.completing.has(`${appKey}\u0000${id}`)) return;
-    this.dispatcherFor(entry.channelNamespace, entry.channel).enqueue({ appKey, id, entry });
-  }
-
-  private channelStatusSoon(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
-    if (this.channelStatusTimers.has(key)) return;
-    // lastSentTime/lastError are written at most every two seconds per channel.
-    const timer = setTimeout(() => {
-      this.channelStatusTimers.delete(key);
-      this.configQueue.add(`DingTalkChannel/${key}`);
-    }, 2000);
-    timer.unref?.();
-    this.channelStatusTimers.set(key, timer);
-  }
-
-  /** Retries a ledger/outbox write until it lands (or leadership is lost): never drop a completion. */
-  private async persist(appKey: string, change: Parameters<AppReconciler['update']>[1]): Promise<void> {
-    for (let attempt = 1; this.leading; attempt++) {
-      try {
-        await this.apps.update(appKey, change);
-        return;
-      } catch (error) {
-        const delay = backoffDelay(attempt, 200, 10_000);
-        this.deps.log.warn('could not record a delivery on the Application; retrying', { app: appKey, retryInMs: Math.round(delay), error });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
-  private async delivered(namespace: string, name: string, items: DispatchItem[]): Promise<void> {
-    const { metrics } = this.deps;
-    const now = Date.now();
-    const entry = this.store.channels.get(namespace, name);
-    if (entry) {
-      entry.lastSentTime = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      entry.lastError = undefined;
-      this.channelStatusSoon(namespace, name);
-    }
-    const byApp = new Map<string, DispatchItem[]>();
-    for (const item of items) {
-      byApp.set(item.appKey, [...(byApp.get(item.appKey) ?? []), item]);
-      this.completing.add(`${item.appKey}\u0000${item.id}`);
-      metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: items.length > 1 ? 'digested' : 'sent' });
-      metrics.deliveryLatency.observe({ channel: `${namespace}/${name}` }, Math.max(0, now - item.entry.decided) / 1000);
-    }
-    await Promise.all(
-      [...byApp].map(async ([appKey, appItems]) => {
-        await this.persist(appKey, (state) => {
-          for (const item of appItems) recordDone(state, item, now);
-          return true;
-        });
-        for (const item of appItems) this.completing.delete(`${item.appKey}\u0000${item.id}`);
-        const involved = this.apps.involvedFor(appKey);
-        if (involved) {
-          const triggers = [...new Set(appItems.map((item) => item.entry.trigger))].join(', ');
-          this.events.record(involved, 'Normal', EventReasons.NotificationSent, `trigger ${triggers} → channel ${name}${items.length > 1 ? ` (in a digest of ${items.length})` : ''}`);
-        }
-      }),
-    );
-  }
-
-  private async retryLater(namespace: string, name: string, item: DispatchItem, attempts: number, next: number, reason: string, message: string): Promise<void> {
-    this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'failed' });
-    this.deps.log.warn('delivery failed; will retry', { app: item.appKey, channel: `${namespace}/${name}`, trigger: item.entry.trigger, attempts, retryInMs: next - Date.now(), reason, error: message });
-    const entry = this.store.channels.get(namespace, name);
-    if (entry) {
-      entry.lastError = `${reason}: ${message}`;
-      this.channelStatusSoon(namespace, name);
-    }
-    await this.persist(item.appKey, (state) => {
-      const stored = state.outbox[item.id];
-      if (!stored) return false;
-      state.outbox[item.id] = { ...stored, attempts, next };
-      return true;
-    });
-  }
-
-  private async parked(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
-    this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'failed' });
-    const entry = this.store.channels.get(namespace, name);
-    if (entry) {
-      entry.lastError = `${reason}: ${message}`;
-      this.channelStatusSoon(namespace, name);
-    }
-    const involved = this.apps.involvedFor(item.appKey);
-    if (involved) {
-      this.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (kept in the outbox until the channel is fixed)`);
-    }
-    await this.persist(item.appKey, (state) => {
-      const stored = state.outbox[item.id];
-      if (!stored || stored.parked === reason) return false;
-      state.outbox[item.id] = { ...stored, attempts: stored.attempts + 1, parked: reason };
-      return true;
-    });
-  }
-
-  private async rejected(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
-    this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'rejected' });
-    this.deps.log.error('the channel refused a message for good', { app: item.appKey, channel: `${namespace}/${name}`, trigger: item.entry.trigger, reason, error: message });
-    const involved = this.apps.involvedFor(item.appKey);
-    if (involved) this.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (not retried)`);
-    const entry = this.store.channels.get(namespace, name);
-    if (entry) {
-      entry.lastError = `${reason}: ${message}`;
-      this.channelStatusSoon(namespace, name);
-    }
-    await this.persist(item.appKey, (state) => {
-      recordDone(state, item, Date.now());
-      return true;
-    });
-  }
-
-  private channelProblem(namespace: string, name: string, problem: { reason: string; message: string } | undefined): void {
-    const entry = this.store.channels.get(namespace, name);
-    if (!entry) return;
-    if (!problem && !entry.deliveryProblem) return;
-    entry.deliveryProblem = problem ? { ...problem, fingerprint: entry.fingerprint } : undefined;
-    this.configQueue.add(`DingTalkChannel/${namespace}/${name}`);
-  }
-
   // ---- leadership ------------------------------------------------------------
 
   private startLeading(): void {
     this.leading = true;
     this.deps.metrics.isLeader.set(1);
     this.apps.reset();
+    this.delivery.start();
     for (const kind of Object.keys(KINDS) as HeraldKind[]) {
       for (const informer of this.heraldInformers.get(kind) ?? []) {
         for (const object of informer.list()) this.configQueue.add(`${kind}/${object.metadata!.namespace}/${object.metadata!.name}`);
@@ -470,9 +324,7 @@ export class Operator {
   private stopLeading(): void {
     this.leading = false;
     this.deps.metrics.isLeader.set(0);
-    for (const dispatcher of this.dispatchers.values()) dispatcher.stop();
-    this.dispatchers.clear();
-    this.completing.clear();
+    this.delivery.stop();
     this.apps.reset();
   }
 
@@ -549,7 +401,7 @@ export class Operator {
 
   /** True when no work is queued or in flight and every dispatcher is empty (tests, benchmarks). */
   isIdle(): boolean {
-    return this.appQueue.isIdle() && this.configQueue.isIdle() && [...this.dispatchers.values()].every((d) => d.size === 0);
+    return this.appQueue.isIdle() && this.configQueue.isIdle() && this.delivery.backlog === 0 && !this.mail.busy;
   }
 
   /**
@@ -565,11 +417,10 @@ export class Operator {
     let maxAppQueueDepth = 0;
     let maxDispatcherBacklog = 0;
     this.idleTimer = setInterval(() => {
-      let backlog = 0;
-      for (const dispatcher of this.dispatchers.values()) backlog += dispatcher.size;
+      const backlog = this.delivery.backlog;
       maxAppQueueDepth = Math.max(maxAppQueueDepth, this.appQueue.depth);
       maxDispatcherBacklog = Math.max(maxDispatcherBacklog, backlog);
-      const now = this.leading && this.scopeTimer === undefined && this.completing.size === 0 && this.isIdle();
+      const now = this.leading && this.scopeTimer === undefined && this.isIdle();
       if (now === idle) return;
       idle = now;
       if (!now) {
@@ -585,11 +436,10 @@ export class Operator {
 
   async stop(): Promise<void> {
     this.deps.log.info('herald controller stopping');
-    clearInterval(this.gaugeTimer);
     clearInterval(this.idleTimer);
     this.appQueue.stop();
     this.configQueue.stop();
-    const drained = Promise.all([...this.dispatchers.values()].map((dispatcher) => dispatcher.drain()));
+    const drained = this.delivery.drain().then(() => this.mail.idle(10_000));
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     if (this.elector) await this.elector.stop();
     else this.stopLeading();

@@ -55,7 +55,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     outboxPending: new Gauge({
       name: 'herald_outbox_pending',
-      help: 'Messages decided but not yet accepted by their channel (held in Application outbox annotations).',
+      help: 'Messages decided but not yet accepted by their channel (held in Application outbox annotations), by channel.',
+      labelNames: ['channel'] as const,
+      registers,
+    }),
+    outboxFolded: new Counter({
+      name: 'herald_outbox_folded_total',
+      help: "Messages folded because an Application's outbox reached its limit, by channel.",
+      labelNames: ['channel'] as const,
       registers,
     }),
     webhookRequests: new Counter({

@@ -13,7 +13,7 @@ const item = (n: number): DispatchItem => ({
   entry: { channel: 'ops', channelNamespace: 'ns', key: `k${n}`, trigger: 't', template: 'x', body: { rendered: { message: `m${n}` } }, attempts: 0, next: 0, decided: n } as OutboxEntry,
 });
 
-function harness(channel: Channel, perMinute = 20) {
+function harness(channel: Channel, perMinute = 20, now: () => number = Date.now) {
   const log: string[] = [];
   const callbacks: DispatchCallbacks = {
     delivered: async (items) => void log.push(`delivered ${items.map((i) => i.id).join(',')}`),
@@ -23,8 +23,9 @@ function harness(channel: Channel, perMinute = 20) {
     channelProblem: (problem) => void log.push(`problem ${problem?.reason ?? 'none'}`),
   };
   let fingerprint = 'v1';
-  const dispatcher = new ChannelDispatcher('ns/ops', () => ({ channel, perMinute, fingerprint }), callbacks, createMetrics({ defaultMetrics: false }), silentLogger);
-  return { dispatcher, log, setFingerprint: (value: string) => (fingerprint = value) };
+  const metrics = createMetrics({ defaultMetrics: false });
+  const dispatcher = new ChannelDispatcher('ns/ops', () => ({ channel, perMinute, fingerprint }), callbacks, metrics, silentLogger, now);
+  return { dispatcher, log, metrics, setFingerprint: (value: string) => (fingerprint = value) };
 }
 
 test('within the rate limit messages go one by one; the last free slot carries a digest of everything waiting', async (t) => {
@@ -78,5 +79,97 @@ test('failures are classified: transient → retry with backoff, keyword → par
   dispatcher.configChanged();
   await waitFor(() => log.includes('delivered id-4') && log.includes('delivered id-2'), 'the parked messages delivered after the fix', 2000);
   t.is(dispatcher.size, 1, 'only the transiently failed message waits for its retry');
+  dispatcher.stop();
+});
+
+test('a refused digest marks nothing done: its halves go again, down to single messages; only a message refused on its own is rejected', async (t) => {
+  const sent: string[] = [];
+  const tooLarge = () => new MessageRejectedError(ChannelReasons.MessageRejected, 'DingTalk refused the message: DingTalk errcode 460101: message too long');
+  const channel: Channel = {
+    type: 'test',
+    send: async (message: OutgoingMessage) => {
+      if (message.rendered.message === 'm7') {
+        sent.push('refused-one m7');
+        throw tooLarge();
+      }
+      return { response: sent.push(`one ${message.rendered.message}`) };
+    },
+    sendDigest: async (messages) => {
+      const names = messages.map((m) => m.rendered.message).join(',');
+      if (messages.length > 2 || names.includes('m7')) {
+        sent.push(`refused ${names}`);
+        throw tooLarge();
+      }
+      sent.push(`digest ${names}`);
+      return { response: 'ok', included: messages.length, omitted: 0 };
+    },
+  };
+  // A clock the test moves past the rolling minute whenever the dispatcher waits for a slot.
+  let offset = 0;
+  const { dispatcher, log } = harness(channel, 2, () => Date.now() + offset);
+  for (let n = 1; n <= 9; n++) dispatcher.enqueue(item(n));
+  const deadline = Date.now() + 10_000;
+  while (dispatcher.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    offset += 62_000;
+    dispatcher.kick();
+  }
+  t.is(dispatcher.size, 0);
+  t.deepEqual(sent, [
+    'one m1',
+    'refused m2,m3,m4,m5,m6,m7,m8,m9',
+    'refused m2,m3,m4,m5',
+    'digest m2,m3',
+    'digest m4,m5',
+    'refused m6,m7,m8,m9',
+    'refused m6,m7',
+    'one m6',
+    'refused-one m7',
+    'digest m8,m9',
+  ]);
+  t.deepEqual(log.filter((line) => line.startsWith('rejected')), ['rejected id-7 MessageRejected'], 'only the message refused on its own is rejected');
+  for (const n of [1, 2, 3, 4, 5, 6, 8, 9]) t.true(log.some((line) => line.startsWith('delivered') && line.split(/[ ,]/).includes(`id-${n}`)), `id-${n} delivered`);
+  dispatcher.stop();
+});
+
+test("an Application's messages go in the order decided: one waiting for a retry holds back its app's later ones, not other apps'", async (t) => {
+  const sent: string[] = [];
+  let failFirst = true;
+  const channel: Channel = {
+    type: 'test',
+    send: async (message: OutgoingMessage) => {
+      if (message.rendered.message === 'm1' && failFirst) {
+        failFirst = false;
+        sent.push('fail m1');
+        throw new ChannelTransientError(ChannelReasons.Unavailable, 'could not reach DingTalk: ECONNRESET');
+      }
+      return { response: sent.push(`one ${message.rendered.message}`) };
+    },
+  };
+  const { dispatcher, metrics } = harness(channel, 20);
+  const first = item(1);
+  const second = { ...item(2), appKey: first.appKey }; // the same app, decided later
+  const other = item(3); // another app, decided last
+  dispatcher.enqueue(first);
+  dispatcher.enqueue(second);
+  dispatcher.enqueue(other);
+  t.is((await metrics.outboxPending.get()).values.find((v) => v.labels.channel === 'ns/ops')?.value, 3, 'herald_outbox_pending counts what the dispatcher holds');
+  await waitFor(() => dispatcher.size === 0, 'everything sent', 5000);
+  // m3 (another app) is not held back; its success shows the channel is back, so m1 goes at once, then m2.
+  t.deepEqual(sent, ['fail m1', 'one m3', 'one m1', 'one m2']);
+  t.is((await metrics.outboxPending.get()).values.find((v) => v.labels.channel === 'ns/ops')?.value, 0);
+  dispatcher.stop();
+});
+
+test('keepOnly drops the items an app no longer holds (folded away)', (t) => {
+  const channel: Channel = { type: 'test', send: () => new Promise(() => undefined) };
+  const { dispatcher } = harness(channel);
+  const a = item(1);
+  const b = { ...item(2), appKey: a.appKey };
+  dispatcher.enqueue(a);
+  dispatcher.enqueue(b);
+  dispatcher.enqueue(item(3));
+  dispatcher.keepOnly(a.appKey, { [b.id]: b.entry });
+  t.is(dispatcher.size, 2);
   dispatcher.stop();
 });
