@@ -1,6 +1,6 @@
 // What happens around a channel's answer: one dispatcher per channel sends the
 // outbox entries it is given; each outcome becomes an outbox.ts transition handed to
-// the MailStore (which never makes a channel wait), plus metrics, Events and the
+// the MailStore (which makes a channel wait seconds at most), plus metrics, Events and the
 // channel's lastSentTime/lastError. Only the leader delivers (start/stop).
 import { EventReasons } from '../api/reasons.js';
 import type { EventSink, InvolvedObject } from '../kube/events.js';
@@ -88,10 +88,10 @@ export class Delivery {
           return channel?.channel ? { channel: channel.channel, perMinute: channel.perMinute, fingerprint: channel.fingerprint } : undefined;
         },
         {
-          delivered: async (items) => this.delivered(namespace, name, items),
-          retry: async (item, attempts, next, reason, message) => this.retryLater(namespace, name, item, attempts, next, reason, message),
-          parked: async (item, reason, message) => this.parked(namespace, name, item, reason, message),
-          rejected: async (item, reason, message) => this.rejected(namespace, name, item, reason, message),
+          delivered: (items) => this.delivered(namespace, name, items),
+          retry: (item, attempts, next, reason, message) => this.retryLater(namespace, name, item, attempts, next, reason, message),
+          parked: (item, reason, message) => this.parked(namespace, name, item, reason, message),
+          rejected: (item, reason, message) => this.rejected(namespace, name, item, reason, message),
           channelProblem: (problem) => this.channelProblem(namespace, name, problem),
         },
         metrics,
@@ -120,7 +120,7 @@ export class Delivery {
     this.statusSoon(namespace, name);
   }
 
-  private delivered(namespace: string, name: string, items: DispatchItem[]): void {
+  private async delivered(namespace: string, name: string, items: DispatchItem[]): Promise<void> {
     const { metrics, mail, events } = this.deps;
     const now = this.now();
     const channel = `${namespace}/${name}`;
@@ -136,37 +136,39 @@ export class Delivery {
       metrics.deliveries.inc({ trigger: item.entry.trigger, channel, result: items.length > 1 ? 'digested' : 'sent' });
       metrics.deliveryLatency.observe({ channel }, Math.max(0, now - item.entry.decided) / 1000);
     }
+    const writes: Array<Promise<void>> = [];
     for (const [appKey, appItems] of byApp) {
       const ids = appItems.map((item) => item.id);
-      mail.change(appKey, (state) => completed(state, ids, now));
+      writes.push(mail.change(appKey, (state) => completed(state, ids, now)));
       const involved = this.deps.involvedFor(appKey);
       if (involved) {
         const triggers = [...new Set(appItems.map((item) => item.entry.trigger))].join(', ');
         events.record(involved, 'Normal', EventReasons.NotificationSent, `trigger ${triggers} → channel ${name}${items.length > 1 ? ` (in a digest of ${items.length})` : ''}`);
       }
     }
+    await Promise.all(writes);
   }
 
-  private retryLater(namespace: string, name: string, item: DispatchItem, attempts: number, next: number, reason: string, message: string): void {
+  private retryLater(namespace: string, name: string, item: DispatchItem, attempts: number, next: number, reason: string, message: string): Promise<void> {
     const channel = `${namespace}/${name}`;
     this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel, result: 'failed' });
     this.deps.log.warn('delivery failed; will retry', { app: item.appKey, channel, trigger: item.entry.trigger, attempts, retryInMs: next - this.now(), reason, error: message });
     this.lastError(namespace, name, reason, message);
-    this.deps.mail.change(item.appKey, (state) => attempted(state, item.id, attempts, next));
+    return this.deps.mail.change(item.appKey, (state) => attempted(state, item.id, attempts, next));
   }
 
-  private parked(namespace: string, name: string, item: DispatchItem, reason: string, message: string): void {
+  private parked(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
     this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'failed' });
     this.lastError(namespace, name, reason, message);
     const involved = this.deps.involvedFor(item.appKey);
     if (involved) {
       this.deps.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (kept in the outbox until the channel is fixed)`);
     }
-    this.deps.mail.change(item.appKey, (state) => parked(state, item.id, reason));
+    return this.deps.mail.change(item.appKey, (state) => parked(state, item.id, reason));
   }
 
   /** One message the channel refused on its own (a refused digest never gets here: it is split). */
-  private rejected(namespace: string, name: string, item: DispatchItem, reason: string, message: string): void {
+  private rejected(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
     const channel = `${namespace}/${name}`;
     this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel, result: 'rejected' });
     this.deps.log.error('the channel refused a message for good', { app: item.appKey, channel, trigger: item.entry.trigger, reason, error: message });
@@ -174,7 +176,7 @@ export class Delivery {
     if (involved) this.deps.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (not retried)`);
     this.lastError(namespace, name, reason, message);
     const now = this.now();
-    this.deps.mail.change(item.appKey, (state) => rejected(state, item.id, now));
+    return this.deps.mail.change(item.appKey, (state) => rejected(state, item.id, now));
   }
 
   private channelProblem(namespace: string, name: string, problem: { reason: string; message: string } | undefined): void {

@@ -5,7 +5,8 @@
 // are coalesced per app (one merge patch for whatever waits), written a bounded number
 // of times, and when the API server keeps refusing (422, conflicts, an app being
 // deleted) handed back to the app's work queue, whose reconcile commits them later.
-// Nothing here ever waits on behalf of a channel: a failing app cannot stall a channel.
+// A channel's lane waits for a change at most through those bounded attempts, so a
+// failing app cannot stall a channel.
 import { ANNOTATIONS } from '../api/groups.js';
 import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import type { KubeWriter } from '../kube/patch.js';
@@ -149,15 +150,22 @@ export class MailStore {
     }
   }
 
-  /** Records a change of an app's Mail soon (coalesced with others of the same app); never waits for the write. */
-  change(key: string, transition: Transition): void {
+  /**
+   * Records a change of an app's Mail (coalesced with others of the same app). Resolves
+   * once it is written, or handed back to the app's queue after a bounded number of
+   * attempts: a caller that waits (the channel's lane, so that a crash repeats at most
+   * the message in flight) waits seconds at most, never for a write that cannot succeed.
+   */
+  change(key: string, transition: Transition): Promise<void> {
     const waiting = this.pending.get(key);
     if (waiting) waiting.push(transition);
     else this.pending.set(key, [transition]);
-    if (!this.flushing.has(key)) {
-      const run = this.flush(key).finally(() => this.flushing.delete(key));
+    let run = this.flushing.get(key);
+    if (!run) {
+      run = this.flush(key).finally(() => this.flushing.delete(key));
       this.flushing.set(key, run);
     }
+    return run;
   }
 
   /** Writes what waits for the app now; throws when the API server refuses (the caller retries). */

@@ -101,7 +101,7 @@ test('the dingtalk-ops channel signs, has the ArgoCD keyword and a placeholder S
   const channel = channels.find((c) => c.metadata.name === 'dingtalk-ops');
   if (!channel) return t.fail('no DingTalkChannel dingtalk-ops');
   t.deepEqual(channel.spec.keywords, ['ArgoCD']);
-  t.deepEqual(channel.spec.subscriptions, [{ triggers: ['on-sync-running', 'on-deployed', 'on-sync-failed', 'on-sync-succeeded'], selector: {} }]);
+  t.deepEqual(channel.spec.subscriptions, [{ triggers: ['on-sync-running', 'on-sync-succeeded', 'on-sync-failed', 'on-deployed'], selector: {} }]);
   const urlRef = channel.spec.webhook?.urlSecretRef;
   const signRef = channel.spec.webhook?.signSecretRef;
   const secret = manifests.find((m) => m.manifest.kind === 'Secret' && m.manifest.metadata.name === urlRef?.name)?.manifest as
