@@ -2,6 +2,7 @@
 // environment twin (HERALD_<FLAG_IN_CAPS>); a flag wins over the environment.
 import { hostname } from 'node:os';
 import { integerFlag as integer, keyValues, parseFlags, splitList, UsageError, type FlagSpec } from './flags.js';
+import { parseAllowedHosts, type HostAllowList } from './channels/allowlist.js';
 import { isLogLevel, type LogLevel } from './observability/logger.js';
 import { DEFAULT_CEL_LIMITS, type CelLimits } from './triggers/budget.js';
 import { DEFAULT_ARGOCD_URL, DEFAULT_CONTEXT_CONFIGMAP, normaliseArgocdUrl, resolveContext, type ContextOverrides } from './context/index.js';
@@ -37,6 +38,8 @@ export interface Config {
   watchTimeoutSeconds: number;
   /** Cost and time bounds of trigger (CEL) expressions. */
   cel: Readonly<CelLimits>;
+  /** Hosts DingTalkChannels may send to: https://oapi.dingtalk.com plus --dingtalk-allowed-hosts. */
+  dingtalkAllowedHosts: HostAllowList;
 }
 
 export const controllerFlags: readonly FlagSpec[] = [
@@ -63,6 +66,7 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'watch-timeout', value: 'SECONDS', env: 'HERALD_WATCH_TIMEOUT', default: '300', help: 'Seconds before the API server closes and herald renews each watch' },
   { name: 'cel-cost-limit', value: 'UNITS', env: 'HERALD_CEL_COST_LIMIT', default: String(DEFAULT_CEL_LIMITS.costLimit), help: 'Cost one trigger expression may use per evaluation (comprehension steps, regex characters); an expression estimated above it does not compile' },
   { name: 'cel-list-size-estimate', value: 'N', env: 'HERALD_CEL_LIST_SIZE_ESTIMATE', default: String(DEFAULT_CEL_LIMITS.listSizeEstimate), help: 'Elements the compile-time cost estimate assumes for an Application list' },
+  { name: 'dingtalk-allowed-hosts', value: 'HOSTS', env: 'HERALD_DINGTALK_ALLOWED_HOSTS', repeatable: true, help: 'More hosts DingTalkChannel URLs may name besides https://oapi.dingtalk.com: host, host:port or host:* (https only), http://host[:port|:*] to allow plain http too; repeatable or comma-separated' },
   { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
 ];
 
@@ -102,6 +106,7 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     workers: integer('workers', one('workers'), 1, 256),
     logLevel,
     watchTimeoutSeconds: integer('watch-timeout', one('watch-timeout'), 1, 3600),
+    dingtalkAllowedHosts: parseAllowedHosts((flags.flags.get('dingtalk-allowed-hosts') ?? []).flatMap(splitList)),
     cel: Object.freeze({
       costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
       listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),

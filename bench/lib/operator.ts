@@ -69,6 +69,8 @@ export class BenchOperator {
       '--health-port', '0',
       '--metrics-port', '0',
       '--webhook-port', 'off',
+      // The bench robot listens on loopback; herald allows only oapi.dingtalk.com unless told.
+      '--dingtalk-allowed-hosts', 'http://127.0.0.1:*',
       '--log-level', options.logLevel ?? 'debug',
       ...(options.extraArgs ?? []),
     ];

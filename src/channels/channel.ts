@@ -1,6 +1,7 @@
 // A channel turns a rendered notification into its own request and sends it.
 // One file per channel type; the registry picks one by type.
 import type { AxiosInstance } from 'axios';
+import type { HostAllowList } from './allowlist.js';
 import type { RenderedNotification } from '../templates/types.js';
 
 export interface OutgoingMessage {
@@ -87,6 +88,8 @@ export interface ChannelOptions {
   http?: AxiosInstance;
   /** Clock (signing); the CLI fixes it so that the URL it prints is the URL it sends to. */
   now?: () => number;
+  /** Hosts the channel may send to; a URL elsewhere is a HostNotAllowed problem. The controller always sets it. */
+  allowedHosts?: HostAllowList;
 }
 
 /** What a channel factory gets: the resource's namespace and spec, and how to read its Secrets. */

@@ -13,6 +13,8 @@ import { ConfigurationError, HeraldError, TransientError } from '../errors.js';
 export const ChannelReasons = {
   /** The webhook URL Secret value is missing or not an http(s) URL. */
   InvalidWebhookURL: 'InvalidWebhookURL',
+  /** The webhook URL's host (or plain http to it) is not on the allow-list (--dingtalk-allowed-hosts). */
+  HostNotAllowed: 'HostNotAllowed',
   /** The signing secret is referenced but empty. */
   InvalidSignSecret: 'InvalidSignSecret',
   /** A mode or channel type herald does not implement (yet). */

@@ -5,6 +5,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { HERALD_API_VERSION, KINDS, type HeraldKind } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
 import { READY, Reasons } from '../api/reasons.js';
+import { DEFAULT_ALLOWED_HOSTS, type HostAllowList } from '../channels/allowlist.js';
 import { resolveChannel } from '../channels/registry.js';
 import type { EventSink } from '../kube/events.js';
 import type { KubeWriter } from '../kube/patch.js';
@@ -37,6 +38,8 @@ export interface ConfigReconcilerDeps {
   /** A channel's runtime changed (new Secret, spec, or Ready state). */
   channelChanged: (namespace: string, name: string) => void;
   channelTimeoutMs?: number;
+  /** Hosts channels may send to (default: https://oapi.dingtalk.com only). */
+  allowedHosts?: HostAllowList;
   /** Bounds of trigger expressions (default: DEFAULT_CEL_LIMITS). */
   celLimits?: Readonly<CelLimits>;
 }
@@ -133,7 +136,7 @@ export class ConfigReconciler {
       namespace,
       spec: object.spec,
       readSecret,
-      options: { timeoutMs: this.deps.channelTimeoutMs },
+      options: { timeoutMs: this.deps.channelTimeoutMs, allowedHosts: this.deps.allowedHosts ?? DEFAULT_ALLOWED_HOSTS },
     });
     const base = { object, perMinute: object.spec.rateLimit?.perMinute ?? 20, fingerprint: versions.join('|') };
     return resolution.ok ? { ...base, channel: resolution.channel } : { ...base, problem: { reason: resolution.problem.reason, message: resolution.problem.message } };

@@ -120,6 +120,7 @@ export class Operator {
       metrics,
       isLeader: () => this.leading,
       celLimits: config.cel,
+      allowedHosts: config.dingtalkAllowedHosts,
       scopeChanged: (namespace) => this.scopeChanged(namespace),
       channelChanged: (namespace, name) => this.delivery.channelChanged(namespace, name),
     });

@@ -182,6 +182,8 @@ async function startHerald(kubeconfig: string, workDir: string): Promise<Operato
     '--health-port', '0',
     '--metrics-port', '0',
     '--argocd-url', 'http://localhost:8080',
+    // The demo's robot is the local one on 127.0.0.1: allowed explicitly, as any host but oapi.dingtalk.com must be.
+    '--dingtalk-allowed-hosts', 'http://127.0.0.1:*',
     '--lease-duration', '4',
     '--log-level', 'info',
   ];

@@ -23,9 +23,10 @@ export interface RobotConfig {
  * How the robot behaves for a token: 'ok' follows the protocol; 'http500' answers
  * HTTP 500; 'hang' answers nothing until the mode changes (then handles the request
  * in the new mode) or 30 s pass (then closes the socket); 'down' closes the socket;
- * 'errcode:<n>' answers HTTP 200 with that errcode.
+ * 'errcode:<n>' answers HTTP 200 with that errcode; 'redirect:<url>' answers 302 to that
+ * URL (DingTalk never does; a misbehaving or hostile endpoint would).
  */
-export type RobotMode = 'ok' | 'http500' | 'hang' | 'down' | `errcode:${number}`;
+export type RobotMode = 'ok' | 'http500' | 'hang' | 'down' | `errcode:${number}` | `redirect:${string}`;
 
 export type RobotAnswer =
   | { kind: 'answered'; status: number; errcode?: number; errmsg?: string; body: string }
@@ -299,6 +300,15 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
     }
     if (mode === 'http500') {
       reply(record, res, 500, '<html><body><h1>500 Internal Server Error</h1></body></html>');
+      return;
+    }
+    if (mode.startsWith('redirect:')) {
+      const location = mode.slice('redirect:'.length);
+      if (!res.destroyed) {
+        res.writeHead(302, { Location: location, 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(`Found: ${location}`);
+      }
+      finish(record, { kind: 'answered', status: 302, body: `Found: ${location}` });
       return;
     }
     if (mode.startsWith('errcode:')) {

@@ -32,6 +32,9 @@ export function deploymentNodeOptions(): string {
   return value;
 }
 
+/** The allow-list entry for the test robot (startDingTalkRobot listens on 127.0.0.1, any free port). */
+export const LOOPBACK_ROBOT_HOSTS = 'http://127.0.0.1:*';
+
 export interface OperatorOptions {
   /** herald's control namespace (its Lease lives here). */
   controlNamespace: string;
@@ -46,6 +49,12 @@ export interface OperatorOptions {
   webhookSecretName?: string;
   /** --argocd-url (default https://argocd.example.com); null: no flag, the context ConfigMap decides. */
   argocdUrl?: string | null;
+  /**
+   * --dingtalk-allowed-hosts entries. Default: the loopback robot of test/support
+   * (`http://127.0.0.1:*`), which herald refuses unless allowed like any host but
+   * oapi.dingtalk.com. `[]` runs herald with its production default.
+   */
+  dingtalkAllowedHosts?: string[];
   extraArgs?: string[];
   env?: Record<string, string>;
   /** Wait until /readyz says ready (default true). */
@@ -86,6 +95,7 @@ export async function startOperator(options: OperatorOptions, sharedOutput: stri
     '--log-level', 'debug',
     ...(options.identity ? ['--identity', options.identity] : []),
     ...(options.webhookSecretName ? ['--webhook-secret-name', options.webhookSecretName] : []),
+    ...(options.dingtalkAllowedHosts ?? [LOOPBACK_ROBOT_HOSTS]).flatMap((entry) => ['--dingtalk-allowed-hosts', entry]),
     ...(options.extraArgs ?? []),
   ];
   const child = spawnTied(process.execPath, args, {

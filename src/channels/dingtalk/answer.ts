@@ -70,6 +70,9 @@ export function retryAfterMs(header: string | undefined, nowMs: number): number 
   return Math.min(Math.max(0, date - nowMs), 3_600_000);
 }
 
+/** Characters of DingTalk's errmsg kept in messages (DingTalk's own are under 100). */
+const ERRMSG_MAX_CHARS = 200;
+
 /** A response body, short and on one line, for an error message. */
 export const snippet = (text: string): string => {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -86,7 +89,8 @@ function parseErrcode(text: string): { errcode: number; errmsg: string } | undef
   if (typeof parsed !== 'object' || parsed === null || !('errcode' in parsed)) return undefined;
   const errcode = Number(parsed.errcode);
   if (!Number.isInteger(errcode)) return undefined;
-  const errmsg = 'errmsg' in parsed ? String(parsed.errmsg) : '';
+  // The answer ends up in status and Events: one line, bounded (masked where it becomes an error).
+  const errmsg = 'errmsg' in parsed ? truncateChars(String(parsed.errmsg).replace(/\s+/g, ' ').trim(), ERRMSG_MAX_CHARS) : '';
   return { errcode, errmsg };
 }
 

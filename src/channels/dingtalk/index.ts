@@ -59,6 +59,6 @@ export async function dingTalkChannel(request: ChannelRequest): Promise<ChannelR
   } catch (error) {
     // The robot's own reason (InvalidWebhookURL…) is more precise than a generic one.
     const reason = error instanceof ConfigurationError ? error.reason : Reasons.InvalidSecret;
-    return located(reason, undefined, errorMessage(error));
+    return located(reason, reason === ChannelReasons.HostNotAllowed ? 'spec.webhook.urlSecretRef' : undefined, errorMessage(error));
   }
 }

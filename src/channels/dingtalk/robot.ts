@@ -5,6 +5,7 @@
 // `herald template notify`; post() is the only code here that does I/O.
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { maskUrl, registerSecret } from '../../secrets.js';
+import { refusal, type HostAllowList } from '../allowlist.js';
 import type { Channel, DigestReceipt, OutgoingMessage, SendReceipt } from '../channel.js';
 import { ChannelConfigurationError, ChannelReasons } from '../errors.js';
 import { classifyAnswer, classifyNetworkFailure, DINGTALK_THROTTLE_MS, type DingTalkAnswer } from './answer.js';
@@ -31,6 +32,8 @@ export interface DingTalkRobotOptions {
   http?: AxiosInstance;
   /** Clock for signing (default Date.now). */
   now?: () => number;
+  /** Hosts the robot may send to (default: no check; the controller always passes its list). */
+  allowedHosts?: HostAllowList;
 }
 
 /** A body ready to POST, and what preparing it found. */
@@ -156,7 +159,10 @@ export class DingTalkRobot implements Channel {
     registerSecret(options.webhookUrl.trim());
     const secret = options.signSecret?.trim();
     registerSecret(secret);
-    this.webhookUrl = parseWebhookUrl(options.webhookUrl).toString();
+    const url = parseWebhookUrl(options.webhookUrl);
+    const refused = options.allowedHosts ? refusal(url, options.allowedHosts) : undefined;
+    if (refused) throw new ChannelConfigurationError(ChannelReasons.HostNotAllowed, refused);
+    this.webhookUrl = url.toString();
     this.signSecret = secret === '' ? undefined : secret;
     this.keywords = options.keywords ?? [];
     this.mentions = options.mentions ?? {};
