@@ -72,6 +72,8 @@ export interface DingTalkRobotServerOptions {
   onRequest?: (request: ReceivedRequest) => void;
   /** The robot's clock (default Date.now). */
   now?: () => number;
+  /** Refuse bodies larger than this with DingTalk's 460101 (default 20000, DingTalk's limit). */
+  maxBodyBytes?: number;
 }
 
 export interface DingTalkRobotServer {
@@ -90,6 +92,8 @@ export interface DingTalkRobotServer {
   addRobot(robot: RobotConfig): void;
   /** Remove a robot: its token then answers 300001. */
   removeRobot(token: string): void;
+  /** Refuse bodies larger than this many bytes from now on (460101, as DingTalk answers an oversized message). */
+  setMaxBodyBytes(bytes: number): void;
   /** Forget recorded requests and rate-limit history; modes and robots stay. */
   clear(): void;
   /** Wait until `count` messages were accepted (for `token`, or in all); throws with what arrived otherwise. */
@@ -217,6 +221,7 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
   const muteMs = options.muteMs ?? 0;
   const hangMs = options.hangMs ?? 30_000;
   const now = options.now ?? Date.now;
+  let maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const robots = new Map<string, RobotConfig>(options.robots.map((r) => [r.token, { ...r }]));
   const modes = new Map<string, RobotMode>();
   const acceptedAt = new Map<string, number[]>();
@@ -257,7 +262,7 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
       if (!signatureMatches(robotSignature(robot.secret, timestamp), record.query.sign ?? '')) return ROBOT_ERRORS.signNotMatch;
     }
     if (!String(record.headers['content-type'] ?? '').toLowerCase().includes('application/json')) return ROBOT_ERRORS.invalidContentType;
-    if (Buffer.byteLength(record.rawBody, 'utf8') > MAX_BODY_BYTES) return ROBOT_ERRORS.tooLong;
+    if (Buffer.byteLength(record.rawBody, 'utf8') > maxBodyBytes) return ROBOT_ERRORS.tooLong;
     if (!isObject(record.json)) return ROBOT_ERRORS.missingJson;
     const shape = checkShape(record.json);
     if (shape) return shape;
@@ -410,6 +415,9 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
     },
     removeRobot(token) {
       robots.delete(token);
+    },
+    setMaxBodyBytes(bytes) {
+      maxBodyBytes = bytes;
     },
     clear() {
       requests.length = 0;

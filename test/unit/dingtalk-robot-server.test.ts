@@ -289,3 +289,13 @@ test('standalone: the robot runs as a process and prints received messages reada
   const [code] = (await once(child, 'exit')) as [number | null];
   t.is(code, 0);
 });
+
+test('maxBodyBytes: a body over the limit gets DingTalk\'s 460101, and the limit can change while running', async (t) => {
+  const server = await startDingTalkRobot({ robots: [{ token: 'small' }], maxBodyBytes: 100 });
+  t.teardown(() => server.close());
+  const long = text('x'.repeat(200));
+  t.deepEqual((await post(server, 'small', long)).json, ROBOT_ERRORS.tooLong);
+  t.deepEqual((await post(server, 'small', text('short'))).json, ROBOT_ERRORS.ok);
+  server.setMaxBodyBytes(20_000);
+  t.deepEqual((await post(server, 'small', long)).json, ROBOT_ERRORS.ok);
+});
