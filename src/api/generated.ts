@@ -183,8 +183,10 @@ export interface NotificationTrigger {
 export type NotificationTriggerSpec = {
   /** Free text shown by `kubectl describe`; what the trigger is for. */
   description?: string;
-  /** The conditions of this trigger, evaluated in order and independently: each one that holds sends its templates. */
+  /** The conditions of this trigger, evaluated independently: each one that holds sends its templates. A condition is identified by its `name` (required and unique when there is more than one), so the send ledger survives edits of `when`, reordering and template renames. */
   conditions: Array<{
+    /** The condition's identity in the send ledger (herald.gitops.dev/notified): a DNS label such as `succeeded`. Required and unique when the trigger has more than one condition; a lone condition without a name is `default`. Editing `when`, reordering conditions or renaming templates keeps the name and so re-sends nothing; renaming a condition makes it a new one. */
+    name?: string;
     /** Free text describing this condition. */
     description?: string;
     /** CEL expression over `app` (the Application as a map) and `now()` that must evaluate to a bool, for example `app.status.operationState.phase in ['Succeeded'] && app.status.health.status == 'Healthy'`. A field missing from the Application makes the condition false rather than an error. Without `oncePer` the condition sends once while it stays true and may send again after it has turned false. */

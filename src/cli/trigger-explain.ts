@@ -5,7 +5,7 @@ import { ANNOTATIONS } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate } from '../api/generated.js';
 import { isFresh, type Application } from '../controller/app-reconciler.js';
 import { decide } from '../controller/engine.js';
-import { lastNotified, ledgerKey, parseLedgerKey, parseNotified, parseOutbox, type NotifiedLedger, type Outbox } from '../controller/ledger.js';
+import { lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, parseLedgerKey, parseNotified, parseOutbox, type NotifiedLedger, type Outbox } from '../controller/ledger.js';
 import { resolveScoped, routesFor, type NamespacedLookup, type ObjectRef } from '../controller/routing.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate } from '../templates/index.js';
 import { evaluateTrigger, type CompiledTrigger, type ConditionOutcome } from '../triggers/index.js';
@@ -40,6 +40,8 @@ export interface ChannelLine {
 
 export interface ConditionLine {
   index: number;
+  /** The condition's name, its identity in the send ledger. */
+  name: string;
   description?: string;
   when: string;
   oncePer?: string;
@@ -76,7 +78,9 @@ export function explainTrigger(input: ExplainInput): TriggerExplanation {
   const annotations = app.metadata.annotations ?? {};
   const notified = parseNotified(annotations[ANNOTATIONS.notified]);
   const outboxParsed = parseOutbox(annotations[ANNOTATIONS.outbox]);
-  const ledger: NotifiedLedger = notified.ledger;
+  // Keys written before conditions had names read as the condition at their index, as in the operator.
+  const conditionNames = (trigger: string) => (trigger === triggerName ? input.compiled.conditions.map((c) => c.name) : undefined);
+  const ledger: NotifiedLedger = migrateLedger(notified.ledger, conditionNames);
   const outbox: Outbox = outboxParsed.outbox;
   const damagedAnnotations = [...(notified.damaged ? [ANNOTATIONS.notified] : []), ...(outboxParsed.damaged ? [ANNOTATIONS.outbox] : [])];
 
@@ -106,16 +110,17 @@ export function explainTrigger(input: ExplainInput): TriggerExplanation {
   // The same lookup the engine hands to notified().
   const notifiedAt = (trigger: string) => lastNotified(ledger, outbox, trigger);
   const results = evaluateTrigger(input.compiled, app, input.now, notifiedAt);
-  const pending = new Map(Object.values(outbox).map((entry) => [entry.key, entry]));
+  const pending = new Map(Object.values(outbox).map((entry) => [migrateLedgerKey(entry.key, conditionNames), entry]));
 
   const conditions = results.map((result): ConditionLine => {
     const condition = input.compiled.conditions[result.index]!;
     const lines = channels.map((channel): ChannelLine => {
-      const key = ledgerKey(result.oncePer, triggerName, result.index, condition.whenHash, channel.name);
+      const key = ledgerKey(result.oncePer, triggerName, condition.name, channel.name);
       return { channel, key, verdict: verdictFor(result.fired, condition.oncePer !== undefined, key, channel, decision, ledger, pending) };
     });
     return {
       index: result.index,
+      name: condition.name,
       ...(condition.description === undefined ? {} : { description: condition.description }),
       when: condition.when,
       ...(condition.oncePer === undefined ? {} : { oncePer: condition.oncePer }),
@@ -200,7 +205,7 @@ export function formatExplanation(explanation: TriggerExplanation, header: strin
   }
   for (const annotation of explanation.damagedAnnotations) out.push('', `note: the annotation ${annotation} is not valid JSON; the operator ignores it`);
   for (const condition of explanation.conditions) {
-    out.push('', `conditions[${condition.index}]: ${OUTCOME_TEXT[condition.outcome]}${condition.detail ? `: ${condition.detail}` : ''}`);
+    out.push('', `conditions[${condition.index}] ${condition.name}: ${OUTCOME_TEXT[condition.outcome]}${condition.detail ? `: ${condition.detail}` : ''}`);
     if (condition.description) out.push(`  description: ${condition.description}`);
     out.push(`  when:    ${oneLine(condition.when)}`);
     if (condition.oncePer === undefined) out.push('  oncePer: (none: sends once while the condition holds)');

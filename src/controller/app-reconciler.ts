@@ -209,7 +209,8 @@ export class AppReconciler {
     }
 
     const nowMs = this.now().getTime();
-    const queued = queue(state, decision, {
+    // decision.ledger: legacy keys migrated to condition names (rearmed ones removed again by queue).
+    const queued = queue({ ...state, ledger: decision.ledger }, decision, {
       // The ledger is written with the outbox, so its new size counts against the outbox's budget.
       limits: outboxLimits(otherAnnotationBytes(app) + ledgerBytes(state.ledger) + ANNOTATIONS.notified.length + ANNOTATIONS.outbox.length),
       nowMs,

@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
 import type { CompiledTrigger, ConditionOutcome } from '../triggers/index.js';
 import { evaluateTrigger } from '../triggers/index.js';
-import { lastNotified, ledgerKey, outboxId, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
+import { lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, outboxId, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
 import type { ObjectRef, Route } from './routing.js';
 
 export interface ResolvedTrigger {
@@ -30,6 +30,12 @@ export interface DecisionInput {
 }
 
 export interface Decision {
+  /**
+   * The ledger to write when anything is written: the input's, with legacy
+   * `<index>.<hash>` keys of the triggers in the app's scope mapped to condition names
+   * and the re-armed keys removed.
+   */
+  ledger: NotifiedLedger;
   newEntries: Array<{ id: string; entry: OutboxEntry }>;
   /** Ledger keys of conditions without oncePer that no longer hold: they may send again. */
   rearmed: string[];
@@ -45,16 +51,20 @@ export interface Decision {
 }
 
 export function decide(input: DecisionInput): Decision {
-  const decision: Decision = { newEntries: [], rearmed: [], rearmPending: [], evaluations: [], evaluationErrors: [], problems: [] };
+  const decision: Decision = { ledger: input.ledger, newEntries: [], rearmed: [], rearmPending: [], evaluations: [], evaluationErrors: [], problems: [] };
+  // Keys written before conditions had names are read as the condition at their index.
+  const conditionNames = (trigger: string) => input.trigger(trigger)?.compiled?.conditions.map((condition) => condition.name);
+  const ledger = migrateLedger(input.ledger, conditionNames);
+  const outboxKey = (entry: OutboxEntry) => migrateLedgerKey(entry.key, conditionNames);
   const byTrigger = new Map<string, ObjectRef[]>();
   for (const route of input.routes) {
     const list = byTrigger.get(route.trigger) ?? [];
     list.push(route.channel);
     byTrigger.set(route.trigger, list);
   }
-  const pendingKeys = new Set(Object.values(input.outbox).map((entry) => entry.key));
+  const pendingKeys = new Set(Object.values(input.outbox).map(outboxKey));
   const nowMs = input.now.getTime();
-  const notifiedAt = (trigger: string) => lastNotified(input.ledger, input.outbox, trigger);
+  const notifiedAt = (trigger: string) => lastNotified(ledger, input.outbox, trigger);
 
   for (const [triggerName, channels] of byTrigger) {
     const resolved = input.trigger(triggerName);
@@ -75,10 +85,10 @@ export function decide(input: DecisionInput): Decision {
         decision.evaluations.push({ trigger: triggerName, outcome: result.outcome });
         if (condition.oncePer === undefined) {
           for (const channel of channels) {
-            const key = ledgerKey(undefined, triggerName, result.index, condition.whenHash, channel.name);
-            if (key in input.ledger) decision.rearmed.push(key);
+            const key = ledgerKey(undefined, triggerName, condition.name, channel.name);
+            if (key in ledger) decision.rearmed.push(key);
             for (const [id, entry] of Object.entries(input.outbox)) {
-              if (entry.key === key && !entry.rearm) decision.rearmPending.push(id);
+              if (outboxKey(entry) === key && !entry.rearm) decision.rearmPending.push(id);
             }
           }
         }
@@ -86,8 +96,8 @@ export function decide(input: DecisionInput): Decision {
       }
       let firedAny = false;
       for (const channel of channels) {
-        const key = ledgerKey(result.oncePer, triggerName, result.index, condition.whenHash, channel.name);
-        if (key in input.ledger || pendingKeys.has(key)) continue;
+        const key = ledgerKey(result.oncePer, triggerName, condition.name, channel.name);
+        if (key in ledger || pendingKeys.has(key)) continue;
         firedAny = true;
         for (const template of condition.send) {
           const context: TemplateContext = {
@@ -126,6 +136,10 @@ export function decide(input: DecisionInput): Decision {
       }
       decision.evaluations.push({ trigger: triggerName, outcome: firedAny ? 'fired' : 'suppressed' });
     }
+  }
+  if (ledger !== input.ledger || decision.rearmed.length > 0) {
+    decision.ledger = { ...ledger };
+    for (const key of decision.rearmed) delete decision.ledger[key];
   }
   return decision;
 }

@@ -1,7 +1,8 @@
 // The two annotations herald keeps on each Application (DESIGN §3–4):
-//   herald.gitops.dev/notified — send ledger: { "<oncePer>:<trigger>:<index>.<hash>:<channel>": unixSeconds }
+//   herald.gitops.dev/notified — send ledger: { "<oncePer>:<trigger>:<condition name>:<channel>": unixSeconds },
+//     plus one first-sight marker per trigger and channel, ":<trigger>:*:<channel>"
 //   herald.gitops.dev/outbox   — messages decided but not yet accepted by their channel.
-// Pure parsing, keys and eviction; the reconciler does the patching.
+// Pure parsing, keys, migration and eviction; the reconciler does the patching.
 
 export const LEDGER_LIMIT = 100;
 
@@ -34,8 +35,53 @@ export interface OutboxEntry {
 
 export type Outbox = Record<string, OutboxEntry>;
 
-export function ledgerKey(oncePer: string | undefined, trigger: string, index: number, whenHash: string, channel: string): string {
-  return `${oncePer ?? ''}:${trigger}:${index}.${whenHash}:${channel}`;
+/** `<oncePer>:<trigger>:<condition name>:<channel>`; the oncePer part is empty for a condition without oncePer. */
+export function ledgerKey(oncePer: string | undefined, trigger: string, condition: string, channel: string): string {
+  return `${oncePer ?? ''}:${trigger}:${condition}:${channel}`;
+}
+
+/** The condition part of a first-sight marker (a condition name is a DNS label, never `*`). */
+export const FIRST_SIGHT_CONDITION = '*';
+
+/**
+ * `:<trigger>:*:<channel>`: unix seconds when herald first evaluated `trigger` for this
+ * app and `channel`. Without it, what holds is recorded instead of sent (first sight).
+ */
+export function firstSightKey(trigger: string, channel: string): string {
+  return ledgerKey(undefined, trigger, FIRST_SIGHT_CONDITION, channel);
+}
+
+export function isFirstSightKey(key: string): boolean {
+  return parseLedgerKey(key)?.condition === FIRST_SIGHT_CONDITION;
+}
+
+/** Ledger keys written before conditions had names: `<index>.<first 8 hex of sha256(when)>`. */
+const LEGACY_CONDITION = /^(\d+)\.[0-9a-f]{8}$/;
+
+/**
+ * A key in today's form: a legacy `<index>.<hash>` condition part becomes the name of
+ * the condition at that index (the hash of an old text is ignored, by design: the text
+ * may have been edited since). Keys of unknown triggers or indexes stay as they are.
+ */
+export function migrateLedgerKey(key: string, conditionNames: (trigger: string) => readonly string[] | undefined): string {
+  const parsed = parseLedgerKey(key);
+  const legacy = parsed && LEGACY_CONDITION.exec(parsed.condition);
+  if (!parsed || !legacy) return key;
+  const name = conditionNames(parsed.trigger)?.[Number(legacy[1])];
+  return name === undefined ? key : ledgerKey(parsed.oncePer, parsed.trigger, name, parsed.channel);
+}
+
+/** The ledger with legacy keys mapped (migrateLedgerKey); two keys that meet keep the later time. */
+export function migrateLedger(ledger: NotifiedLedger, conditionNames: (trigger: string) => readonly string[] | undefined): NotifiedLedger {
+  let out: NotifiedLedger | undefined;
+  for (const [key, at] of Object.entries(ledger)) {
+    const migrated = migrateLedgerKey(key, conditionNames);
+    if (migrated === key) continue;
+    out ??= { ...ledger };
+    delete out[key];
+    out[migrated] = Math.max(at, out[migrated] ?? at);
+  }
+  return out ?? ledger;
 }
 
 export interface ParsedLedgerKey {
@@ -111,11 +157,16 @@ export function parseOutbox(text: string | undefined): { outbox: Outbox; damaged
   return { outbox, damaged };
 }
 
-/** Keeps the newest `limit` entries (oldest evicted), in a stable order. */
+/**
+ * Keeps the newest `limit` entries (oldest evicted), in a stable order. First-sight
+ * markers go last: they are the oldest entries, and losing one would make herald treat
+ * the app as unseen again.
+ */
 export function evictOldest(ledger: NotifiedLedger, limit = LEDGER_LIMIT): NotifiedLedger {
   const entries = Object.entries(ledger);
   if (entries.length <= limit) return ledger;
-  entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const marker = (key: string) => (isFirstSightKey(key) ? 1 : 0);
+  entries.sort((a, b) => marker(b[0]) - marker(a[0]) || b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   return Object.fromEntries(entries.slice(0, limit));
 }
 
@@ -128,11 +179,15 @@ export function serialiseOutbox(outbox: Outbox): string | null {
   return Object.keys(outbox).length === 0 ? null : JSON.stringify(outbox);
 }
 
-/** When herald last decided to notify `trigger` for this app: ledger or outbox, unix seconds. */
+/**
+ * When herald last decided to notify `trigger` for this app: ledger or outbox, unix
+ * seconds. First-sight markers are not notifications; a state recorded at first sight is.
+ */
 export function lastNotified(ledger: NotifiedLedger, outbox: Outbox, trigger: string): number | undefined {
   let latest: number | undefined;
   for (const [key, at] of Object.entries(ledger)) {
-    if (parseLedgerKey(key)?.trigger === trigger && (latest === undefined || at > latest)) latest = at;
+    const parsed = parseLedgerKey(key);
+    if (parsed?.trigger === trigger && parsed.condition !== FIRST_SIGHT_CONDITION && (latest === undefined || at > latest)) latest = at;
   }
   for (const entry of Object.values(outbox)) {
     const at = Math.floor(entry.decided / 1000);

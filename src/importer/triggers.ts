@@ -68,11 +68,19 @@ export function convertTrigger(key: string, text: string, templates: ReadonlySet
     for (const other of Object.keys(condition)) {
       if (!['description', 'when', 'send', 'oncePer'].includes(other)) about.at(`${where}.${other}`).omit('not converted');
     }
-    spec.conditions.push(converted);
+    spec.conditions.push({ name: `condition-${index}`, ...converted });
   });
   if (spec.conditions.length === 0) {
     about.omit('no condition could be converted; the trigger was not written');
     return undefined;
+  }
+  // A condition's name is its identity in herald's send ledger; one condition needs none.
+  if (spec.conditions.length === 1) delete spec.conditions[0]!.name;
+  else {
+    about.note(
+      `its conditions are named ${spec.conditions.map((c) => c.name).join(', ')} after their place in the ConfigMap; ` +
+        'rename them to say what they mean before herald first starts (renaming one later makes it a new condition)',
+    );
   }
   const trigger: NotificationTrigger = { apiVersion: HERALD_API_VERSION, kind: 'NotificationTrigger', metadata: { name, namespace: options.namespace }, spec };
   return { kind: 'NotificationTrigger', name, from: key, objects: [trigger] };

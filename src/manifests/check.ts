@@ -127,6 +127,8 @@ function checkTrigger(manifest: Manifest, resource: string, spec: NotificationTr
   const result = compileTrigger(strings);
   if (result.ok) return [];
   return result.errors
+    // Names are the CRD's rules (required with several conditions, unique), already checked.
+    .filter((error) => error.field !== 'name')
     .filter((error) => usable((spec.conditions[error.index] as unknown as Record<string, unknown> | undefined)?.[error.field]))
     .map((error) => locateConditionError(manifest, resource, error));
 }

@@ -1,6 +1,5 @@
 // Compiles a NotificationTrigger's CEL expressions once: parse, type-check against
 // the Application schema, and keep the parsed form for evaluation.
-import { createHash } from 'node:crypto';
 import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import type { NotificationTriggerSpec } from '../api/generated.js';
 import { closestName } from '../suggest.js';
@@ -19,7 +18,12 @@ import {
 import { triggerEnvironment } from './environment.js';
 import { formatPosition, position } from './position.js';
 
-export type ConditionField = 'when' | 'oncePer';
+export type ConditionField = 'when' | 'oncePer' | 'name';
+
+/** The name of a trigger's only condition when it has none. */
+export const DEFAULT_CONDITION_NAME = 'default';
+
+const CONDITION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Why one expression of a trigger does not compile. */
 export interface ConditionError {
@@ -28,7 +32,7 @@ export interface ConditionError {
   field: ConditionField;
   /** 1-based line, only for expressions that span several lines. */
   line?: number;
-  /** 1-based column of the error (within its line). */
+  /** 1-based column of the error (within its line); 0 for a name, which has no position. */
   column: number;
   message: string;
   /** Set when the expression is valid but its estimated cost is over the limit. */
@@ -37,12 +41,14 @@ export interface ConditionError {
 
 export interface CompiledCondition {
   readonly index: number;
+  /**
+   * The condition's identity, the condition part of a send ledger key: spec name, or
+   * `default` for a lone unnamed condition. Not derived from `when` or the index, so
+   * editing the expression or reordering conditions re-sends nothing.
+   */
+  readonly name: string;
   readonly description?: string;
   readonly when: string;
-  /** First 8 hex digits of sha256(when): a changed expression is a new condition in the send ledger. */
-  readonly whenHash: string;
-  /** `<index>.<whenHash>`, the condition part of a send ledger key. */
-  readonly id: string;
   readonly oncePer?: string;
   readonly send: readonly string[];
   /** @internal parsed and type-checked `when` */
@@ -69,8 +75,9 @@ export type TriggerCompileResult =
  * expression whose estimated cost is over limits.costLimit does not compile.
  */
 export function compileTrigger(spec: NotificationTriggerSpec, limits: Readonly<CelLimits> = DEFAULT_CEL_LIMITS): TriggerCompileResult {
-  const errors: ConditionError[] = [];
+  const errors: ConditionError[] = [...conditionNameErrors(spec)];
   const conditions: CompiledCondition[] = [];
+  const lone = (spec.conditions ?? []).length === 1;
   (spec.conditions ?? []).forEach((condition, index) => {
     const when = compileExpression(condition.when ?? '', index, 'when', limits);
     const oncePer = condition.oncePer === undefined ? undefined : compileExpression(condition.oncePer, index, 'oncePer', limits);
@@ -78,20 +85,18 @@ export function compileTrigger(spec: NotificationTriggerSpec, limits: Readonly<C
     if (oncePer && 'error' in oncePer) errors.push(oncePer.error);
     if ('error' in when || (oncePer && 'error' in oncePer)) return;
 
-    const whenHash = hashExpression(condition.when);
     conditions.push({
       index,
+      name: condition.name ?? (lone ? DEFAULT_CONDITION_NAME : `${index}`),
       ...(condition.description === undefined ? {} : { description: condition.description }),
       when: condition.when,
-      whenHash,
-      id: `${index}.${whenHash}`,
       ...(condition.oncePer === undefined ? {} : { oncePer: condition.oncePer }),
       send: [...(condition.send ?? [])],
       whenProgram: when.program,
       ...(oncePer && 'program' in oncePer ? { oncePerProgram: oncePer.program } : {}),
     });
   });
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors: errors.sort((a, b) => a.index - b.index) };
   const templates = [...new Set(conditions.flatMap((c) => c.send))];
   return {
     ok: true,
@@ -99,18 +104,41 @@ export function compileTrigger(spec: NotificationTriggerSpec, limits: Readonly<C
   };
 }
 
+/**
+ * Names are required when a trigger has more than one condition, must be DNS labels and
+ * unique (the CRD checks the same; this covers resources that did not pass through it).
+ */
+function conditionNameErrors(spec: NotificationTriggerSpec): ConditionError[] {
+  const conditions = spec.conditions ?? [];
+  const errors: ConditionError[] = [];
+  const seen = new Map<string, number>();
+  conditions.forEach((condition, index) => {
+    const name = condition.name;
+    const fail = (message: string) => errors.push({ index, field: 'name', column: 0, message });
+    if (name === undefined) {
+      if (conditions.length > 1) fail('required: a trigger with more than one condition names each one (the send ledger identifies conditions by name)');
+      return;
+    }
+    if (!CONDITION_NAME.test(name) || name.length > 63) {
+      fail(`"${name}" is not a valid condition name (lower case letters, digits and '-', at most 63 characters)`);
+      return;
+    }
+    const first = seen.get(name);
+    if (first !== undefined) fail(`duplicate name "${name}" (also conditions[${first}])`);
+    else seen.set(name, index);
+  });
+  return errors;
+}
+
 /** `conditions[1].when: column 14: unknown field 'statuz'` */
 export function formatConditionError(error: ConditionError): string {
+  if (error.field === 'name') return `conditions[${error.index}].name: ${error.message}`;
   return `conditions[${error.index}].${error.field}: ${formatPosition(error)}: ${error.message}`;
 }
 
 /** All errors in one line, for a Ready condition message. */
 export function formatTriggerErrors(errors: readonly ConditionError[]): string {
   return errors.map(formatConditionError).join('; ');
-}
-
-export function hashExpression(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
 type Compiled = { program: ParseResult } | { error: ConditionError };

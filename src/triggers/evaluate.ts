@@ -9,8 +9,8 @@ export type ConditionOutcome = 'fired' | 'not_fired' | 'missing_field' | 'error'
 
 export interface ConditionResult {
   index: number;
-  /** `<index>.<hash of when>`, the condition part of a send ledger key. */
-  id: string;
+  /** The condition's name, the condition part of a send ledger key. */
+  name: string;
   fired: boolean;
   /** The oncePer value, when the condition fired and has oncePer. */
   oncePer?: string;
@@ -60,7 +60,7 @@ function run(program: CompiledCondition['whenProgram'], context: { app: unknown 
 }
 
 function evaluateCondition(condition: CompiledCondition, context: { app: unknown }, limits: Readonly<CelLimits>): ConditionResult {
-  const base = { index: condition.index, id: condition.id };
+  const base = { index: condition.index, name: condition.name };
   const when = run(condition.whenProgram, context, limits);
   if ('error' in when) return failure(base, 'when', when.error);
   const holds = when.value;
@@ -79,7 +79,7 @@ function evaluateCondition(condition: CompiledCondition, context: { app: unknown
   }
 }
 
-function failure(base: { index: number; id: string }, field: string, error: unknown): ConditionResult {
+function failure(base: { index: number; name: string }, field: string, error: unknown): ConditionResult {
   const e = error as { code?: string; summary?: string; message?: string } | undefined;
   const summary = e?.summary ?? e?.message ?? String(error);
   if (e?.code && MISSING_FIELD_CODES.has(e.code)) {

@@ -3,7 +3,7 @@ export {
   compileTrigger,
   formatConditionError,
   formatTriggerErrors,
-  hashExpression,
+  DEFAULT_CONDITION_NAME,
   type CompiledCondition,
   type CompiledTrigger,
   type ConditionError,

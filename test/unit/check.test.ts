@@ -28,9 +28,9 @@ test('the broken fixtures: exit 1, each problem at its file line and field', asy
   const lines = result.stdout.trim().split('\n');
   const dir = 'test/fixtures/check/broken';
   // A broken trigger: the CEL error names the condition, the column and the line of that condition's when.
-  t.true(lines.includes(`${dir}/trigger-bad-cel.yaml:10: NotificationTrigger/on-sync-bad: spec.conditions[1].when: column 12: unknown field 'healht' (did you mean 'health'?)`), result.stdout);
+  t.true(lines.includes(`${dir}/trigger-bad-cel.yaml:12: NotificationTrigger/on-sync-bad: spec.conditions[1].when: column 12: unknown field 'healht' (did you mean 'health'?)`), result.stdout);
   // In a multi-line (|) expression the line is the line of the error inside it.
-  t.true(lines.includes(`${dir}/trigger-bad-cel.yaml:14: NotificationTrigger/on-sync-bad: spec.conditions[2].when: column 46: unexpected end of expression`), result.stdout);
+  t.true(lines.includes(`${dir}/trigger-bad-cel.yaml:17: NotificationTrigger/on-sync-bad: spec.conditions[2].when: column 46: unexpected end of expression`), result.stdout);
   // A broken template: the field and the file line of the template line nunjucks reports.
   t.true(lines.some((l) => l.startsWith(`${dir}/template-bad-nunjucks.yaml:15: NotificationTemplate/app-broken: spec.dingtalk.text: `) && l.includes('expected block end in if statement')), result.stdout);
   // Schema violations.

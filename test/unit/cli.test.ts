@@ -110,7 +110,7 @@ test('trigger run offline: each condition with its result, the oncePer value and
     'Application argocd/guestbook: sync Synced, health Healthy, operation Succeeded',
     `Evaluated at 2024-05-01T08:01:00.000Z (files ${SAMPLES}, ${GUESTBOOK})`,
     '',
-    'conditions[0]: fired',
+    'conditions[0] default: fired',
     "  when:    app.status.operationState.phase == 'Succeeded'",
     "  oncePer: has(app.status.operationState.syncResult.revision) ? app.status.operationState.syncResult.revision : app.status.operationState.syncResult.revisions.join(',')",
     `  oncePer value: "${REVISIONS.first}"`,
@@ -118,7 +118,7 @@ test('trigger run offline: each condition with its result, the oncePer value and
     '  channel argocd/dingtalk-ops: would send app-sync-change',
   ];
   t.deepEqual(result.stdout.split('\n').slice(0, expected.length), expected);
-  t.regex(result.stdout, new RegExp(`^    ledger key: ${REVISIONS.first}:on-sync-succeeded:0\\.[0-9a-f]{8}:dingtalk-ops$`, 'm'));
+  t.regex(result.stdout, new RegExp(`^    ledger key: ${REVISIONS.first}:on-sync-succeeded:default:dingtalk-ops$`, 'm'));
   t.regex(result.stdout, /^Channels \(routed\): argocd\/dingtalk-ops$/m);
   t.regex(result.stdout, /^Ledger: no entry for this trigger$/m);
 });
@@ -132,6 +132,10 @@ test('trigger run offline: the ledger suppresses an occurrence already notified,
   t.regex(suppressed.stdout, /^  channel argocd\/dingtalk-ops: suppressed: already notified at 2024-05-01T08:00:35Z \(in the ledger\)$/m);
   t.regex(suppressed.stdout, new RegExp(`^  ${key.replace(/\./g, '\\.')}  2024-05-01T08:00:35Z$`, 'm'));
   t.regex(suppressed.stdout, /^notified\(trigger\): 2024-05-01T08:00:35Z$/m);
+  // A key an older herald wrote (`<index>.<hash of when>`) reads as the condition at that index.
+  const legacy = appFile({ annotations: { 'herald.gitops.dev/notified': JSON.stringify({ [key.replace(':default:', ':0.0123abcd:')]: 1714550435 }) } });
+  const legacySuppressed = await runHerald(['trigger', 'run', 'on-sync-succeeded', 'guestbook', '-f', SAMPLES, '-f', legacy]);
+  t.regex(legacySuppressed.stdout, /^  channel argocd\/dingtalk-ops: suppressed: already notified at 2024-05-01T08:00:35Z \(in the ledger\)$/m);
 
   const outbox = {
     [`${key}#app-sync-change`]: { channel: 'dingtalk-ops', channelNamespace: 'argocd', key, trigger: 'on-sync-succeeded', template: 'app-sync-change', body: {}, attempts: 2, next: 0, decided: 1714550436000 },
@@ -141,9 +145,9 @@ test('trigger run offline: the ledger suppresses an occurrence already notified,
   t.regex(waiting.stdout, /^  channel argocd\/dingtalk-ops: suppressed: already decided, waiting in the outbox \(attempts 2\)$/m);
 
   // A condition without oncePer that no longer holds re-arms its ledger entry.
-  const degradedKey = ':on-health-degraded:0.';
+  const degradedKey = ':on-health-degraded:default:';
   const rearm = await runHerald(['trigger', 'run', 'on-health-degraded', 'guestbook', '--channel', 'dingtalk-ops', '-f', SAMPLES, '-f', GUESTBOOK]);
-  t.regex(rearm.stdout, /^conditions\[0\]: not fired$/m);
+  t.regex(rearm.stdout, /^conditions\[0\] default: not fired$/m);
   t.regex(rearm.stdout, /^  oncePer: \(none: sends once while the condition holds\)$/m);
   t.regex(rearm.stdout, /^Channels \(given with --channel\): argocd\/dingtalk-ops$/m);
   const ledgerKey = /ledger key: (\S+)/.exec(rearm.stdout)![1]!;
@@ -166,7 +170,7 @@ test('trigger run offline: a missing field is "not fired (missing field)", an ev
   const neverSynced = appFile({ phase: null });
   const missing = await runHerald(['trigger', 'run', 'on-sync-succeeded', 'guestbook', '-f', SAMPLES, '-f', neverSynced]);
   t.is(missing.code, 0, missing.output);
-  t.regex(missing.stdout, /^conditions\[0\]: not fired \(missing field\): when: operationState$/m);
+  t.regex(missing.stdout, /^conditions\[0\] default: not fired \(missing field\): when: operationState$/m);
   t.regex(missing.stdout, /^  oncePer value: \(not evaluated: the condition did not fire\)$/m);
   t.regex(missing.stdout, /^  channel argocd\/dingtalk-ops: nothing to send$/m);
 
@@ -175,7 +179,7 @@ test('trigger run offline: a missing field is "not fired (missing field)", an ev
   ]);
   const error = await runHerald(['trigger', 'run', 'on-bad-time', 'guestbook', '--channel', 'dingtalk-ops', '-f', SAMPLES, '-f', GUESTBOOK, '-f', failing]);
   t.is(error.code, 1, error.output);
-  t.regex(error.stdout, /^conditions\[0\]: error: when: .+/m);
+  t.regex(error.stdout, /^conditions\[0\] default: error: when: .+/m);
 });
 
 test('not found and no cluster are clear errors (exit 1)', async (t) => {

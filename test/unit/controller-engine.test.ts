@@ -11,7 +11,6 @@ const compiled = (spec: Parameters<typeof compileTrigger>[0]) => {
 };
 const deployed = compiled({ conditions: [{ when: "app.status.operationState.phase == 'Succeeded'", oncePer: 'app.status.sync.revision', send: ['a', 'b'] }] });
 const degraded = compiled({ conditions: [{ when: "app.status.health.status == 'Degraded'", send: ['a'] }] });
-const hash = (trigger: typeof deployed) => trigger.conditions[0]!.whenHash;
 
 function input(overrides: Partial<DecisionInput> = {}): DecisionInput {
   const triggers: Record<string, typeof deployed> = { 'on-deployed': deployed, 'on-degraded': degraded };
@@ -39,10 +38,10 @@ test('a fired condition yields one outbox entry per channel and template, keyed 
   t.deepEqual(
     decision.newEntries.map((e) => e.id).sort(),
     [
-      `${ledgerKey(REVISIONS.first, 'on-deployed', 0, hash(deployed), 'ops')}#a`,
-      `${ledgerKey(REVISIONS.first, 'on-deployed', 0, hash(deployed), 'ops')}#b`,
-      `${ledgerKey(REVISIONS.first, 'on-deployed', 0, hash(deployed), 'team')}#a`,
-      `${ledgerKey(REVISIONS.first, 'on-deployed', 0, hash(deployed), 'team')}#b`,
+      `${ledgerKey(REVISIONS.first, 'on-deployed', 'default', 'ops')}#a`,
+      `${ledgerKey(REVISIONS.first, 'on-deployed', 'default', 'ops')}#b`,
+      `${ledgerKey(REVISIONS.first, 'on-deployed', 'default', 'team')}#a`,
+      `${ledgerKey(REVISIONS.first, 'on-deployed', 'default', 'team')}#b`,
     ].sort(),
   );
   const entry = decision.newEntries[0]!.entry;
@@ -53,8 +52,8 @@ test('a fired condition yields one outbox entry per channel and template, keyed 
 });
 
 test('the ledger and the outbox suppress what was already decided; oncePer values are independent', (t) => {
-  const opsKey = ledgerKey(REVISIONS.first, 'on-deployed', 0, hash(deployed), 'ops');
-  const teamKey = ledgerKey(REVISIONS.first, 'on-deployed', 0, hash(deployed), 'team');
+  const opsKey = ledgerKey(REVISIONS.first, 'on-deployed', 'default', 'ops');
+  const teamKey = ledgerKey(REVISIONS.first, 'on-deployed', 'default', 'team');
   const pending = decide(input({ ledger: { [opsKey]: 1 }, outbox: { x: { key: teamKey } as never } }));
   t.deepEqual(pending.newEntries, []);
   t.true(pending.evaluations.some((e) => e.outcome === 'suppressed'));
@@ -64,7 +63,7 @@ test('the ledger and the outbox suppress what was already decided; oncePer value
 
 test('a condition without oncePer sends once while true and is re-armed when false', (t) => {
   const degradedApp = buildApp({ healthStatus: 'Degraded' }) as never;
-  const key = ledgerKey(undefined, 'on-degraded', 0, hash(degraded), 'ops');
+  const key = ledgerKey(undefined, 'on-degraded', 'default', 'ops');
   t.is(decide(input({ app: degradedApp })).newEntries.filter((e) => e.entry.trigger === 'on-degraded').length, 1);
   t.is(decide(input({ app: degradedApp, ledger: { [key]: 1 } })).newEntries.filter((e) => e.entry.trigger === 'on-degraded').length, 0);
   t.deepEqual(decide(input({ ledger: { [key]: 1 } })).rearmed, [key]);
@@ -83,9 +82,54 @@ test('missing triggers and failing templates are reported, not thrown; nothing i
 });
 
 test('a condition without oncePer that stops holding while its message waits marks that message for re-arming', (t) => {
-  const key = ledgerKey(undefined, 'on-degraded', 0, hash(degraded), 'ops');
+  const key = ledgerKey(undefined, 'on-degraded', 'default', 'ops');
   const decision = decide(input({ outbox: { pending: { key, trigger: 'on-degraded' } as never, other: { key: 'x', trigger: 'on-deployed' } as never } }));
   t.deepEqual(decision.rearmPending, ['pending']);
   const already = decide(input({ outbox: { pending: { key, trigger: 'on-degraded', rearm: true } as never } }));
   t.deepEqual(already.rearmPending, []);
+});
+
+const sync = compiled({
+  conditions: [
+    { name: 'succeeded', when: "app.status.operationState.phase == 'Succeeded'", oncePer: 'app.status.sync.revision', send: ['a'] },
+    { name: 'degraded', when: "app.status.health.status == 'Degraded'", send: ['b'] },
+  ],
+});
+
+function syncInput(trigger: typeof sync, overrides: Partial<DecisionInput> = {}): DecisionInput {
+  return input({
+    app: buildApp({ revision: REVISIONS.first, healthStatus: 'Degraded' }) as never,
+    routes: [{ trigger: 'on-sync', channel: { namespace: 'argocd', name: 'ops' } }],
+    trigger: (name) => (name === 'on-sync' ? { ref: { namespace: 'argocd', name }, compiled: trigger } : undefined),
+    ...overrides,
+  });
+}
+
+test('the ledger key names the condition: editing when, reordering conditions or renaming a template re-sends nothing', (t) => {
+  const first = decide(syncInput(sync));
+  t.deepEqual(first.newEntries.map((e) => e.entry.key).sort(), [`${REVISIONS.first}:on-sync:succeeded:ops`, ':on-sync:degraded:ops'].sort());
+  const ledger = Object.fromEntries(first.newEntries.map((e) => [e.entry.key, 1]));
+  const edited = compiled({
+    conditions: [
+      { name: 'degraded', when: "(app.status.health.status  ==  'Degraded')", send: ['b-renamed'] },
+      { name: 'succeeded', when: "app.status.operationState.phase in ['Succeeded']", oncePer: 'app.status.sync.revision', send: ['a'] },
+    ],
+  });
+  const after = decide(syncInput(edited, { ledger }));
+  t.deepEqual(after.newEntries, []);
+  t.deepEqual(after.evaluations.map((e) => e.outcome), ['suppressed', 'suppressed']);
+  t.deepEqual(after.rearmed, []);
+  t.is(after.ledger, ledger, 'nothing to rewrite');
+});
+
+test('legacy <index>.<hash> keys in the ledger and the outbox suppress as the condition at that index and are rewritten', (t) => {
+  // Written by an older herald, when conditions[0] was `succeeded` and conditions[1] `degraded`, with other texts.
+  const ledger = { [`${REVISIONS.first}:on-sync:0.deadbeef:ops`]: 5, 'old:on-sync:1.0badc0de:ops': 4 };
+  const outbox = { waiting: { key: ':on-sync:1.12345678:ops', trigger: 'on-sync' } as never };
+  const decision = decide(syncInput(sync, { ledger, outbox }));
+  t.deepEqual(decision.newEntries, [], 'both conditions are already notified or waiting');
+  t.deepEqual(decision.ledger, { [`${REVISIONS.first}:on-sync:succeeded:ops`]: 5, 'old:on-sync:degraded:ops': 4 });
+  // When the degraded condition stops holding, the legacy outbox entry is re-armed too.
+  const healthy = decide(syncInput(sync, { ledger, outbox, app: buildApp({ revision: REVISIONS.first }) as never }));
+  t.deepEqual(healthy.rearmPending, ['waiting']);
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import {
-  evictOldest, lastNotified, ledgerKey, outboxId, parseLedgerKey, parseNotified, parseOutbox, serialiseNotified, serialiseOutbox, type OutboxEntry,
+  evictOldest, firstSightKey, isFirstSightKey, lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, outboxId, parseLedgerKey, parseNotified, parseOutbox, serialiseNotified, serialiseOutbox, type OutboxEntry,
 } from '../../src/controller/ledger.js';
 
 const entry = (overrides: Partial<OutboxEntry> = {}): OutboxEntry => ({
@@ -9,10 +9,13 @@ const entry = (overrides: Partial<OutboxEntry> = {}): OutboxEntry => ({
 });
 
 test('ledger keys follow DESIGN §3 and split back even when oncePer holds colons', (t) => {
-  const key = ledgerKey('2024-05-01T08:00:00Z', 'on-sync-failed', 0, 'abcd1234', 'ops');
-  t.is(key, '2024-05-01T08:00:00Z:on-sync-failed:0.abcd1234:ops');
-  t.deepEqual(parseLedgerKey(key), { oncePer: '2024-05-01T08:00:00Z', trigger: 'on-sync-failed', condition: '0.abcd1234', channel: 'ops' });
-  t.deepEqual(parseLedgerKey(ledgerKey(undefined, 'on-health-degraded', 1, 'ff', 'ops'))?.oncePer, '');
+  const key = ledgerKey('2024-05-01T08:00:00Z', 'on-sync-failed', 'default', 'ops');
+  t.is(key, '2024-05-01T08:00:00Z:on-sync-failed:default:ops');
+  t.deepEqual(parseLedgerKey(key), { oncePer: '2024-05-01T08:00:00Z', trigger: 'on-sync-failed', condition: 'default', channel: 'ops' });
+  t.deepEqual(parseLedgerKey(ledgerKey(undefined, 'on-health-degraded', 'degraded', 'ops'))?.oncePer, '');
+  t.is(firstSightKey('on-deployed', 'ops'), ':on-deployed:*:ops');
+  t.true(isFirstSightKey(firstSightKey('on-deployed', 'ops')));
+  t.false(isFirstSightKey(key));
   t.is(parseLedgerKey('nonsense'), undefined);
   t.is(outboxId(key, 'app-sync-change'), `${key}#app-sync-change`);
 });
@@ -38,8 +41,36 @@ test('the ledger keeps the newest 100 entries; empty annotations are removed (nu
   t.is(serialiseOutbox({}), null);
 });
 
-test('lastNotified reads the ledger and the outbox (decided counts as notified)', (t) => {
-  const ledger = { [ledgerKey(undefined, 'on-health-degraded', 0, 'aa', 'ops')]: 100, [ledgerKey('r1', 'on-deployed', 0, 'bb', 'ops')]: 50 };
+test('legacy <index>.<hash> keys read as the condition at that index; unknown triggers and indexes stay as they are', (t) => {
+  const names = (trigger: string) => ({ 'on-sync': ['succeeded', 'failed'], 'on-deployed': ['default'] } as Record<string, string[]>)[trigger];
+  t.is(migrateLedgerKey('r1:on-sync:1.0123abcd:ops', names), 'r1:on-sync:failed:ops');
+  t.is(migrateLedgerKey('a:b:c:on-deployed:0.ffffffff:ops', names), 'a:b:c:on-deployed:default:ops', 'an oncePer value with colons');
+  t.is(migrateLedgerKey('r1:on-sync:2.0123abcd:ops', names), 'r1:on-sync:2.0123abcd:ops', 'no condition at that index');
+  t.is(migrateLedgerKey('r1:on-other:0.0123abcd:ops', names), 'r1:on-other:0.0123abcd:ops', 'a trigger not in scope');
+  t.is(migrateLedgerKey('r1:on-sync:failed:ops', names), 'r1:on-sync:failed:ops');
+  const ledger = { 'r1:on-sync:0.aaaaaaaa:ops': 10, 'r1:on-sync:succeeded:ops': 20, ':on-deployed:0.bbbbbbbb:ops': 30 };
+  t.deepEqual(migrateLedger(ledger, names), { 'r1:on-sync:succeeded:ops': 20, ':on-deployed:default:ops': 30 });
+  const current = { 'r1:on-sync:failed:ops': 1 };
+  t.is(migrateLedger(current, names), current, 'nothing to migrate: the same object');
+});
+
+test('eviction keeps first-sight markers, which are the oldest entries', (t) => {
+  const ledger: Record<string, number> = { [firstSightKey('on-deployed', 'ops')]: 1 };
+  for (let i = 0; i < 120; i++) ledger[ledgerKey(`r${i}`, 'on-deployed', 'default', 'ops')] = 1000 + i;
+  const kept = evictOldest(ledger);
+  t.is(Object.keys(kept).length, 100);
+  t.true(firstSightKey('on-deployed', 'ops') in kept);
+  t.false(ledgerKey('r20', 'on-deployed', 'default', 'ops') in kept);
+  t.true(ledgerKey('r119', 'on-deployed', 'default', 'ops') in kept);
+});
+
+test('lastNotified reads the ledger and the outbox (decided counts as notified), never a first-sight marker', (t) => {
+  const ledger = {
+    [ledgerKey(undefined, 'on-health-degraded', 'default', 'ops')]: 100,
+    [ledgerKey('r1', 'on-deployed', 'default', 'ops')]: 50,
+    [firstSightKey('on-health-degraded', 'ops')]: 300,
+    [firstSightKey('on-health-recovered', 'ops')]: 300,
+  };
   t.is(lastNotified(ledger, {}, 'on-health-degraded'), 100);
   t.is(lastNotified(ledger, {}, 'on-health-recovered'), undefined);
   t.is(lastNotified(ledger, { x: entry({ trigger: 'on-health-degraded', decided: 200_500 }) }, 'on-health-degraded'), 200);

@@ -373,3 +373,16 @@ test('herald import (binary): stdin, bad input and usage errors', async (t) => {
   t.is(help.code, 0);
   t.regex(help.stdout, /Exit codes: 0 everything converted; 3 converted, but something was left out/);
 });
+
+test('a trigger with several conditions is written with a name on each (its identity in the send ledger), a lone one without', (t) => {
+  const result = convertNotificationsConfigMap({
+    'trigger.on-finished': "- when: app.status.operationState.phase in ['Succeeded']\n  send: [a]\n- when: app.status.operationState.phase in ['Error', 'Failed']\n  send: [a]\n",
+    'trigger.on-one': "- when: app.status.health.status == 'Degraded'\n  send: [a]\n",
+  }, { namespace: 'argocd' });
+  const triggers = result.resources.filter((r) => r.kind === 'NotificationTrigger').map((r) => r.objects[0] as NotificationTrigger);
+  const finished = triggers.find((trigger) => trigger.metadata.name === 'on-finished')!;
+  t.deepEqual(finished.spec.conditions.map((c) => c.name), ['condition-0', 'condition-1']);
+  t.true(compileTrigger(finished.spec).ok);
+  t.false('name' in triggers.find((trigger) => trigger.metadata.name === 'on-one')!.spec.conditions[0]!);
+  t.true(result.notes.some((note) => /^trigger\.on-finished: its conditions are named condition-0, condition-1 .*rename them/.test(note)), result.notes.join('\n'));
+});

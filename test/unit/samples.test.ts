@@ -128,7 +128,7 @@ class LedgerSimulator {
     const decided: string[] = [];
     for (const [name, trigger] of this.catalog) {
       for (const result of evaluateTrigger(trigger, app, now, (t) => this.notified.get(t))) {
-        const key = `${name}:${result.id}`;
+        const key = `${name}:${result.name}`;
         if (result.outcome === 'error') throw new Error(`${name}: ${result.error}`);
         if (!result.fired) {
           this.holding.delete(key);

@@ -1,5 +1,4 @@
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import type { NotificationTriggerSpec } from '../../src/api/generated.js';
 import {
   compileTrigger,
@@ -91,7 +90,7 @@ test('timestamp(), duration() and now(), with now injected by the caller', (t) =
 
 test('a missing field is not an error: the condition does not fire (missing_field)', (t) => {
   const running = evaluate("app.status.operationState.phase == 'Running'", neverSynced);
-  t.deepEqual(running, { index: 0, id: running.id, fired: false, outcome: 'missing_field', missing: 'when: operationState' });
+  t.deepEqual(running, { index: 0, name: 'default', fired: false, outcome: 'missing_field', missing: 'when: operationState' });
   t.like(evaluate('app.status.history[5].id == 1', succeeded), { fired: false, outcome: 'missing_field' });
   t.like(evaluate("timestamp(app.status.operationState.finishedAt) < now()", buildApp({ phase: 'Running' })), { outcome: 'missing_field' });
   t.like(evaluate("app.status.sync.status == 'Synced'", { metadata: { name: 'bare' } }), { outcome: 'missing_field' });
@@ -125,8 +124,8 @@ test('compile errors: a syntax error with its column', (t) => {
 test('compile errors: an unknown field names the condition, the column and the likely field', (t) => {
   const errors = errorsOf({
     conditions: [
-      { when: 'true', send: ['t'] },
-      { when: "app.statuz.sync.status == 'Synced'", send: ['t'] },
+      { name: 'always', when: 'true', send: ['t'] },
+      { name: 'synced', when: "app.statuz.sync.status == 'Synced'", send: ['t'] },
     ],
   });
   t.deepEqual(errors, [{ index: 1, field: 'when', column: 5, message: "unknown field 'statuz' (did you mean 'status'?)" }]);
@@ -153,9 +152,9 @@ test('compile errors: type errors and a when that is not a bool', (t) => {
 test('compile errors: every bad expression is reported, oncePer included, with line and column in multi-line text', (t) => {
   const errors = errorsOf({
     conditions: [
-      { when: "app.status.health.status == 'Healthy' &&\n  app.status.sync.statu == 'Synced'", send: ['t'] },
-      { when: 'true', oncePer: 'app.status.sync.revison', send: ['t'] },
-      { when: '  ', send: ['t'] },
+      { name: 'healthy', when: "app.status.health.status == 'Healthy' &&\n  app.status.sync.statu == 'Synced'", send: ['t'] },
+      { name: 'always', when: 'true', oncePer: 'app.status.sync.revison', send: ['t'] },
+      { name: 'blank', when: '  ', send: ['t'] },
     ],
   });
   t.deepEqual(
@@ -200,19 +199,27 @@ test('oncePer that hits a missing field means not fired; it is not evaluated whe
   t.like(evaluate('true', running, { oncePer: "app.metadata.name.matches(app.metadata.name + '(')" }), { fired: false, outcome: 'error' });
 });
 
-test('each condition has a stable short hash of its when text and an id for the send ledger', (t) => {
+test('a condition is identified by its name, a lone unnamed one is "default"; names are required, valid and unique with several', (t) => {
   const when = "app.status.health.status == 'Degraded'";
-  const compiled = compileTrigger({ conditions: [{ when: 'true', send: ['a'] }, { when, send: ['b', 'a'] }] });
+  const lone = compileTrigger({ conditions: [{ when, send: ['a'] }] });
+  if (!lone.ok) return t.fail();
+  t.is(lone.trigger.conditions[0]?.name, 'default');
+  const compiled = compileTrigger({ conditions: [{ name: 'always', when: 'true', send: ['a'] }, { name: 'degraded', when, send: ['b', 'a'] }] });
   if (!compiled.ok) return t.fail();
-  const [first, second] = compiled.trigger.conditions;
-  const expected = createHash('sha256').update(when).digest('hex').slice(0, 8);
-  t.is(second?.whenHash, expected);
-  t.is(second?.id, `1.${expected}`);
-  t.regex(first?.whenHash ?? '', /^[0-9a-f]{8}$/);
-  t.not(first?.whenHash, second?.whenHash);
+  t.deepEqual(compiled.trigger.conditions.map((c) => c.name), ['always', 'degraded']);
   t.deepEqual(compiled.trigger.templates, ['a', 'b']);
   const results = evaluateTrigger(compiled.trigger, buildApp({ healthStatus: 'Degraded' }), NOW);
-  t.deepEqual(results.map((r) => [r.index, r.id, r.fired]), [[0, first?.id, true], [1, second?.id, true]]);
+  t.deepEqual(results.map((r) => [r.index, r.name, r.fired]), [[0, 'always', true], [1, 'degraded', true]]);
+
+  const unnamed = compileTrigger({ conditions: [{ name: 'a', when: 'true', send: ['a'] }, { when, send: ['a'] }] });
+  t.false(unnamed.ok);
+  if (!unnamed.ok) t.is(formatTriggerErrors(unnamed.errors), 'conditions[1].name: required: a trigger with more than one condition names each one (the send ledger identifies conditions by name)');
+  const duplicate = compileTrigger({ conditions: [{ name: 'x', when: 'true', send: ['a'] }, { name: 'x', when, send: ['a'] }] });
+  if (!duplicate.ok) t.is(formatTriggerErrors(duplicate.errors), 'conditions[1].name: duplicate name "x" (also conditions[0])');
+  else t.fail('a duplicate name compiles');
+  const invalid = compileTrigger({ conditions: [{ name: 'Not_A_Label', when: 'true', send: ['a'] }] });
+  if (!invalid.ok) t.regex(formatTriggerErrors(invalid.errors), /^conditions\[0\]\.name: "Not_A_Label" is not a valid condition name/);
+  else t.fail('an invalid name compiles');
 });
 
 test('notified(trigger) reads the lookup the caller passes, timestamp(0) when never notified', (t) => {
