@@ -49,12 +49,12 @@ test('trigger run on-sync-succeeded guestbook: each condition, its result and on
   const fresh = await runHerald(args);
   t.is(fresh.code, 0, fresh.output);
   t.regex(fresh.stdout, new RegExp(`^NotificationTrigger ${namespace}/on-sync-succeeded: A sync operation succeeded`, 'm'));
-  t.regex(fresh.stdout, /^conditions\[0\]: fired$/m);
+  t.regex(fresh.stdout, /^conditions\[0\] default: fired$/m);
   t.regex(fresh.stdout, /^  when: {4}app\.status\.operationState\.phase == 'Succeeded'$/m);
   t.regex(fresh.stdout, /^  oncePer: has\(app\.status\.operationState\.syncResult\.revision\) \? /m);
   t.regex(fresh.stdout, new RegExp(`^  oncePer value: "${REVISIONS.second}"$`, 'm'));
   t.regex(fresh.stdout, new RegExp(`^  channel ${namespace}/${CHANNEL}: would send app-sync-change$`, 'm'));
-  const key = new RegExp(`ledger key: (${REVISIONS.second}:on-sync-succeeded:0\\.[0-9a-f]{8}:${CHANNEL})`).exec(fresh.stdout)?.[1];
+  const key = new RegExp(`ledger key: (${REVISIONS.second}:on-sync-succeeded:default:${CHANNEL})`).exec(fresh.stdout)?.[1];
   t.truthy(key, fresh.stdout);
 
   await patchAppAnnotations(namespace, 'guestbook', { [ANNOTATIONS.notified]: JSON.stringify({ [key!]: 1714550435 }) });

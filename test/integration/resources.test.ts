@@ -44,6 +44,10 @@ test('the API server refuses malformed manifests at apply time', async (t) => {
   };
   t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"NotificationTrigger","metadata":{"name":"t"},"spec":{"conditions":[{"send":["x"]}]}}`), /spec\.conditions\[0\]\.when: Required value/);
   t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"NotificationTrigger","metadata":{"name":"t"},"spec":{"conditions":[{"when":"true","send":[]}]}}`), /spec\.conditions\[0\]\.send.*should have at least 1 items/);
+  // Conditions are identified by name in the send ledger: required with several, unique, DNS labels.
+  t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"NotificationTrigger","metadata":{"name":"t"},"spec":{"conditions":[{"name":"a","when":"true","send":["x"]},{"when":"true","send":["x"]}]}}`), /every condition needs a name when a trigger has more than one condition/);
+  t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"NotificationTrigger","metadata":{"name":"t"},"spec":{"conditions":[{"name":"a","when":"true","send":["x"]},{"name":"a","when":"false","send":["x"]}]}}`), /condition names must be unique within a trigger/);
+  t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"NotificationTrigger","metadata":{"name":"t"},"spec":{"conditions":[{"name":"Not_A_Label","when":"true","send":["x"]}]}}`), /spec\.conditions\[0\]\.name/);
   t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"NotificationTemplate","metadata":{"name":"t"},"spec":{"dingtalk":{"msgType":"video","text":"x"}}}`), /spec\.dingtalk\.msgType: Unsupported value: "video"/);
   const keywords = JSON.stringify(Array.from({ length: 11 }, (_, i) => `k${i}`));
   t.regex(refused(`{"apiVersion":"herald.gitops.dev/v1alpha1","kind":"DingTalkChannel","metadata":{"name":"c"},"spec":{"webhook":{"urlSecretRef":{"name":"s","key":"url"}},"keywords":${keywords}}}`), /spec\.keywords: Too many: 11: must have at most 10 items/);
@@ -56,7 +60,7 @@ test('reconcilers: invalid CEL, templates and Secrets give Ready=False with the 
   t.teardown(() => operator.stop());
   const apply = (manifest: string) => cluster.kubectlOrThrow(['apply', '-n', namespace, '-f', '-'], manifest);
   const trigger = (name: string, when: string) =>
-    JSON.stringify({ apiVersion: 'herald.gitops.dev/v1alpha1', kind: 'NotificationTrigger', metadata: { name }, spec: { conditions: [{ when: 'true', send: ['x'] }, { when, send: ['x'] }] } });
+    JSON.stringify({ apiVersion: 'herald.gitops.dev/v1alpha1', kind: 'NotificationTrigger', metadata: { name }, spec: { conditions: [{ name: 'always', when: 'true', send: ['x'] }, { name: 'tested', when, send: ['x'] }] } });
   const settle = async (resource: string, name: string, status: 'True' | 'False') => {
     const started = Date.now();
     await waitFor(() => readyOf(namespace, resource, name).status === status, `${resource} ${name} Ready=${status}`, 5_000);
