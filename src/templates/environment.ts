@@ -12,6 +12,7 @@
 //   bounded so a template cannot spin forever.
 import nunjucks from 'nunjucks';
 import { heraldFilters } from './filters/index.js';
+import { DEFAULT_RENDER_LIMITS } from './limits.js';
 
 /** Property names a template may never read: the way from a value to `Function`. */
 export const BLOCKED_PROPERTIES: ReadonlySet<string> = new Set([
@@ -53,6 +54,58 @@ function boundedRange(start: number, stop?: number, step = 1): number[] {
   return out;
 }
 
+/**
+ * The output cap of the render in progress (renders are synchronous, so one at a time
+ * per process), and whether a filter went past it. A filter's error reaches the caller
+ * wrapped by nunjucks as text; this flag is how the caller knows it was the cap.
+ */
+const outputCap = { limit: DEFAULT_RENDER_LIMITS.maxOutputBytes, tripped: false };
+
+/** Runs one render with its output cap; `tripped` says whether a filter went past it. */
+export function withOutputCap<T>(maxOutputBytes: number, render: () => T): { value?: T; error?: unknown; tripped: boolean } {
+  const previous = outputCap.limit;
+  outputCap.limit = maxOutputBytes;
+  outputCap.tripped = false;
+  try {
+    return { value: render(), tripped: outputCap.tripped };
+  } catch (error) {
+    return { error, tripped: outputCap.tripped };
+  } finally {
+    outputCap.limit = previous;
+    outputCap.tripped = false;
+  }
+}
+
+class OutputCapExceeded extends Error {}
+
+function overCap(): never {
+  outputCap.tripped = true;
+  throw new OutputCapExceeded(`output over ${outputCap.limit} bytes`);
+}
+
+/** Filters whose numeric argument (after the value) is the size of what they build: checked before they run. */
+const SIZE_ARGUMENT: Readonly<Record<string, number>> = { indent: 1, center: 1, slice: 1 };
+
+type Filter = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Every filter, nunjucks' and herald's, checks its result against the output cap
+ * (a string or SafeString longer than the cap, in UTF-16 units, which never exceed
+ * UTF-8 bytes, is over it), and the size-taking ones check their argument first.
+ */
+function capFilters(env: nunjucks.Environment): void {
+  const filters = (env as unknown as { filters: Record<string, Filter> }).filters;
+  for (const [name, filter] of Object.entries(filters)) {
+    const sizeArgument = SIZE_ARGUMENT[name];
+    filters[name] = function capped(this: unknown, ...args: unknown[]): unknown {
+      if (sizeArgument !== undefined && Number(args[sizeArgument]) > outputCap.limit) overCap();
+      const result = filter.apply(this, args);
+      if ((typeof result === 'string' || result instanceof nunjucks.runtime.SafeString) && result.length > outputCap.limit) overCap();
+      return result;
+    };
+  }
+}
+
 function createEnvironment(): nunjucks.Environment {
   const env = new nunjucks.Environment([], {
     autoescape: false,
@@ -62,6 +115,7 @@ function createEnvironment(): nunjucks.Environment {
   });
   for (const [name, filter] of Object.entries(heraldFilters)) env.addFilter(name, filter);
   env.addGlobal('range', boundedRange);
+  capFilters(env);
   return env;
 }
 

@@ -14,3 +14,16 @@ export { renderTemplate, renderField, initiatorOf } from './render.js';
 export { templateEnvironment } from './environment.js';
 export { heraldFilters, DEFAULT_DATE_FORMAT } from './filters/index.js';
 export type { RenderedButton, RenderedDingTalk, RenderedLink, RenderedNotification, TemplateContext } from './types.js';
+export {
+  BudgetReasons,
+  DEFAULT_RENDER_LIMITS,
+  RENDER_LIMIT_FLAGS,
+  TemplateBudgetError,
+  budgetErrorFrom,
+  isBudgetReason,
+  memoryLimitError,
+  outputLimitError,
+  timeLimitError,
+  type BudgetReason,
+  type RenderLimits,
+} from './limits.js';

@@ -2,10 +2,29 @@
 // into a string; no message body is ever produced by templating JSON.
 import { TemplateRenderError } from '../errors.js';
 import type { CompiledField, CompiledTemplate } from './compile.js';
+import { withOutputCap } from './environment.js';
+import { DEFAULT_RENDER_LIMITS, memoryLimitError, outputLimitError, type RenderLimits } from './limits.js';
 import type { RenderedDingTalk, RenderedNotification, TemplateContext } from './types.js';
 
-/** @throws TemplateRenderError naming the field that failed */
-export function renderTemplate(compiled: CompiledTemplate, ctx: TemplateContext): RenderedNotification {
+/** What one render may still produce: the fields of a message share one output cap. */
+interface OutputBudget {
+  readonly limits: Pick<RenderLimits, 'maxOutputBytes' | 'memoryMiB'>;
+  remaining: number;
+}
+
+/**
+ * Renders in this process with the output cap; time and memory are bounded only
+ * when this runs in a render process (src/sandbox/).
+ * @throws TemplateRenderError naming the field that failed
+ * @throws TemplateBudgetError (RenderOutputLimit, RenderMemoryLimit)
+ */
+export function renderTemplate(
+  compiled: CompiledTemplate,
+  ctx: TemplateContext,
+  limits: Pick<RenderLimits, 'maxOutputBytes' | 'memoryMiB'> = DEFAULT_RENDER_LIMITS,
+): RenderedNotification {
+  const budget: OutputBudget = { limits, remaining: limits.maxOutputBytes };
+  const renderField = (field: CompiledField, context: TemplateContext) => renderBudgeted(field, context, budget);
   const out: RenderedNotification = {};
   if (compiled.message) out.message = renderField(compiled.message, ctx);
   const d = compiled.dingtalk;
@@ -41,14 +60,27 @@ export function renderTemplate(compiled: CompiledTemplate, ctx: TemplateContext)
   return out;
 }
 
+/** Renders one field with the default output cap. */
 export function renderField(field: CompiledField, ctx: TemplateContext): string {
-  if ('constant' in field) return field.constant;
-  try {
-    return field.template.render(ctx as unknown as object);
-  } catch (error) {
-    const { message, line } = describeRenderError(error);
-    throw new TemplateRenderError(field.field, message, { cause: error, ...(line === undefined ? {} : { line }) });
-  }
+  return renderBudgeted(field, ctx, { limits: DEFAULT_RENDER_LIMITS, remaining: DEFAULT_RENDER_LIMITS.maxOutputBytes });
+}
+
+function renderBudgeted(field: CompiledField, ctx: TemplateContext, budget: OutputBudget): string {
+  const text = 'constant' in field ? field.constant : renderTemplateField(field, ctx, budget);
+  budget.remaining -= Buffer.byteLength(text, 'utf8');
+  if (budget.remaining < 0) throw outputLimitError(field.field, budget.limits);
+  return text;
+}
+
+function renderTemplateField(field: Extract<CompiledField, { template: unknown }>, ctx: TemplateContext, budget: OutputBudget): string {
+  const result = withOutputCap(Math.max(0, budget.remaining), () => field.template.render(ctx as unknown as object));
+  if (result.error === undefined) return result.value!;
+  const error = result.error;
+  if (result.tripped) throw outputLimitError(field.field, budget.limits);
+  const { message, line } = describeRenderError(error);
+  // A string or array past V8's own size limits: the render asked for far too much memory.
+  if (/Invalid string length|Invalid array length|Array buffer allocation failed/.test(message)) throw memoryLimitError(budget.limits, message);
+  throw new TemplateRenderError(field.field, message, { cause: error, ...(line === undefined ? {} : { line }) });
 }
 
 /**
