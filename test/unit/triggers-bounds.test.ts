@@ -30,7 +30,7 @@ function evaluate(when: string, app: object, limits?: Partial<CelLimits>): Condi
 }
 
 function compileErrors(spec: { when: string; oncePer?: string }[], limits?: Partial<CelLimits>): ConditionError[] {
-  const result = compileTrigger({ conditions: spec.map((c) => ({ ...c, send: ['t'] })) }, { ...DEFAULT_CEL_LIMITS, ...limits });
+  const result = compileTrigger({ conditions: spec.map((c, i) => ({ ...(spec.length > 1 ? { name: `c${i}` } : {}), ...c, send: ['t'] })) }, { ...DEFAULT_CEL_LIMITS, ...limits });
   if (result.ok) throw new Error(`expected a compile error for ${JSON.stringify(spec)}`);
   return result.errors;
 }
@@ -153,8 +153,8 @@ test('each condition has its own budget: one over budget leaves the others evalu
   const result = compileTrigger(
     {
       conditions: [
-        { when: "app.status.resources.exists(a, app.status.resources.exists(b, a.name == b.name + 'x'))", send: ['t'] },
-        { when: "app.status.operationState.phase == 'Failed'", send: ['t'] },
+        { name: 'nested', when: "app.status.resources.exists(a, app.status.resources.exists(b, a.name == b.name + 'x'))", send: ['t'] },
+        { name: 'failed', when: "app.status.operationState.phase == 'Failed'", send: ['t'] },
       ],
     },
     { ...DEFAULT_CEL_LIMITS, costLimit: 50_000, listSizeEstimate: 10 },
