@@ -9,7 +9,9 @@
 // An Application's messages go out in the order they were decided: one that waits
 // for a retry holds back the later ones of the same app (not those of other apps).
 // While the channel is unreachable one message probes it every PROBE_MS; the first
-// success lets every waiting message go at once.
+// success lets every waiting message go at once. The rate window (window-keeper.ts) is
+// rebuilt from the channel's status.sendWindow and kept there; DingTalk's 130101 mutes
+// the whole channel for muteMs, after which what waited goes out (as digests when many).
 import { ConfigurationError, TransientError, errorMessage } from '../errors.js';
 import { ChannelReasons, MessageRejectedError } from '../channels/errors.js';
 import type { Channel, OutgoingMessage } from '../channels/channel.js';
@@ -18,6 +20,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Outbox, OutboxEntry } from './ledger.js';
 import { attemptedEntry, byDecision, parkedEntry, unparkedEntry } from './outbox.js';
+import { emptyWindow } from './send-window.js';
+import { DINGTALK_MUTE_MS, WindowKeeper, type WindowOptions } from './window-keeper.js';
 
 export interface DispatchItem {
   appKey: string;
@@ -48,10 +52,8 @@ export interface DispatchCallbacks {
   channelProblem(problem: { reason: string; message: string } | undefined): void;
 }
 
-// DingTalk counts a message when it receives it, somewhere between our sending and its
-// answer; each send is counted from when the answer came, plus a margin, so that our
-// window never opens before DingTalk's does (exceeding mutes the robot for 10 minutes).
-const WINDOW_MS = 61_000;
+/** A claim that could not be written is tried again after this long. */
+const CLAIM_RETRY_MS = 2000;
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
 const PAUSED_PROBE_MS = 10 * 60_000;
@@ -67,7 +69,7 @@ function reasonOf(error: unknown): string {
 
 export class ChannelDispatcher {
   private readonly items = new Map<string, DispatchItem>();
-  private readonly sentAt: number[] = [];
+  private readonly window: WindowKeeper;
   private running = false;
   private stopped = false;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -88,7 +90,12 @@ export class ChannelDispatcher {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+    private readonly windowOptions: WindowOptions = {},
+  ) {
+    this.window = new WindowKeeper(windowOptions.initial ?? emptyWindow(), windowOptions.write, now, (error) =>
+      log.warn('could not store the rate window on the channel status', { channel: name, error: errorMessage(error) }),
+    );
+  }
 
   get size(): number {
     return this.items.size;
@@ -152,10 +159,12 @@ export class ChannelDispatcher {
     this.draining = true;
     this.kick();
     while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
+    await this.window.flush(true);
   }
 
   stop(): void {
     this.stopped = true;
+    this.window.close();
     this.abort.abort();
     this.items.clear();
     this.splits.length = 0;
@@ -172,11 +181,6 @@ export class ChannelDispatcher {
       }, Math.max(1, ms));
       this.wakeTimer.unref?.();
     });
-  }
-
-  private freeSlots(perMinute: number, now: number): number {
-    while (this.sentAt.length > 0 && this.sentAt[0]! <= now - WINDOW_MS) this.sentAt.shift();
-    return perMinute - this.sentAt.length;
   }
 
   private async loop(): Promise<void> {
@@ -213,10 +217,22 @@ export class ChannelDispatcher {
           ready.push(waiting[0]!);
           this.lastProbe = now;
         }
-        const slots = this.freeSlots(runtime.perMinute, now);
+        const mutedUntil = this.window.mutedUntil();
+        if (mutedUntil !== undefined) {
+          await this.sleep(mutedUntil - now);
+          continue;
+        }
+        const slots = this.window.free(runtime.perMinute);
         if (slots <= 0) {
           this.metrics.rateLimited.inc({ channel: this.name, source: 'herald' }, split ? split.length : ready.length);
-          await this.sleep(this.sentAt[0]! + WINDOW_MS - now);
+          await this.sleep(this.window.nextFreeAt(runtime.perMinute) - now);
+          continue;
+        }
+        const useDigest = !split && slots === 1 && ready.length > 1 && runtime.channel.sendDigest !== undefined;
+        const planned = split || useDigest ? 1 : Math.min(ready.length, slots);
+        if (this.window.needsClaim(planned)) {
+          // A burst: the record says so before it goes out (then the loop looks again).
+          if (!(await this.window.claim(planned, runtime.perMinute))) await this.sleep(CLAIM_RETRY_MS);
           continue;
         }
         if (split) {
@@ -225,7 +241,6 @@ export class ChannelDispatcher {
           else await this.sendDigest(runtime, split);
           continue;
         }
-        const useDigest = slots === 1 && ready.length > 1 && runtime.channel.sendDigest !== undefined;
         if (useDigest) await this.sendDigest(runtime, ready.slice(0, MAX_DIGEST_ITEMS));
         else await this.sendOne(runtime, ready[0]!);
       }
@@ -277,9 +292,16 @@ export class ChannelDispatcher {
     for (const item of this.items.values()) if (item.entry.next > 0) item.entry = { ...item.entry, next: 0 };
   }
 
-  /** Moves a send's slot to when its answer arrived (sends are one at a time, so it is the last). */
-  private answered(slot: number): void {
-    if (slot === this.sentAt.length - 1) this.sentAt[slot] = this.now();
+  /** Counts a send's slot from when its answer arrived (sends are one at a time). */
+  private async counted<T>(request: Promise<T>): Promise<T> {
+    let accepted = false;
+    try {
+      const receipt = await request;
+      accepted = true;
+      return receipt;
+    } finally {
+      this.window.answered(accepted);
+    }
   }
 
   private stillQueued(item: DispatchItem): boolean {
@@ -287,9 +309,9 @@ export class ChannelDispatcher {
   }
 
   private async sendOne(runtime: ChannelRuntime, item: DispatchItem): Promise<void> {
-    const slot = this.sentAt.push(this.now()) - 1;
+    this.window.sent();
     try {
-      const receipt = await runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal).finally(() => this.answered(slot));
+      const receipt = await this.counted(runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal));
       this.forgetItem(item);
       this.reachable();
       this.callbacks.channelProblem(undefined);
@@ -300,11 +322,9 @@ export class ChannelDispatcher {
   }
 
   private async sendDigest(runtime: ChannelRuntime, items: DispatchItem[]): Promise<void> {
-    const slot = this.sentAt.push(this.now()) - 1;
+    this.window.sent();
     try {
-      const receipt = await runtime.channel
-        .sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal)
-        .finally(() => this.answered(slot));
+      const receipt = await this.counted(runtime.channel.sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal));
       const included = items.slice(0, receipt.included);
       for (const item of included) this.forgetItem(item);
       this.reachable();
@@ -355,14 +375,24 @@ export class ChannelDispatcher {
       return;
     }
     if (reason === ChannelReasons.Unavailable && this.outageSince === undefined) this.outageSince = this.now();
+    // 130101: DingTalk mutes the robot; the whole channel waits, then what waited goes out.
+    const mutedUntil = reason === ChannelReasons.Throttled ? await this.muted() : undefined;
     for (const item of items) {
       const attempts = item.entry.attempts + 1;
       const retryAfter = error instanceof TransientError ? error.retryAfterMs ?? 0 : 0;
-      const next = this.now() + Math.max(retryAfter, backoffDelay(attempts, RETRY_BASE_MS, RETRY_MAX_MS));
+      const next = mutedUntil ?? this.now() + Math.max(retryAfter, backoffDelay(attempts, RETRY_BASE_MS, RETRY_MAX_MS));
       item.entry = attemptedEntry(item.entry, attempts, next);
       this.metrics.retries.inc({ channel: this.name, reason });
       if (reason === ChannelReasons.Throttled) this.metrics.rateLimited.inc({ channel: this.name, source: 'dingtalk' });
       await this.callbacks.retry(item, attempts, next, reason, message);
     }
+  }
+
+  private async muted(): Promise<number> {
+    const until = this.now() + (this.windowOptions.muteMs ?? DINGTALK_MUTE_MS);
+    await this.window.mute(until);
+    this.windowOptions.muted?.(until);
+    this.log.warn('DingTalk answered 130101: the channel is muted', { channel: this.name, until: new Date(until).toISOString() });
+    return until;
   }
 }
