@@ -79,8 +79,8 @@ test('hostile triggers in one namespace: status with the location, other namespa
     // Catastrophic backtracking in JavaScript's RegExp; linear in RE2. Both fire (the name and message do not match).
     herald('NotificationTrigger', tenant, 'redos', {
       conditions: [
-        { when: "!app.metadata.name.matches('^(a+)+$')", send: ['tenant-text'] },
-        { when: "!app.status.operationState.message.matches('(a*)*b')", send: ['tenant-text'] },
+        { name: 'name-redos', when: "!app.metadata.name.matches('^(a+)+$')", send: ['tenant-text'] },
+        { name: 'message-redos', when: "!app.status.operationState.message.matches('(a*)*b')", send: ['tenant-text'] },
       ],
     }),
     // Rejected at compile time: 500 × 500 × 500 by the estimate (8e9 on this Application).
@@ -88,8 +88,8 @@ test('hostile triggers in one namespace: status with the location, other namespa
     // Passes the estimate (500 × 500) but meets 2,000 × 2,000 at run time.
     herald('NotificationTrigger', tenant, 'quadratic', {
       conditions: [
-        { when: "app.metadata.name == 'nobody'", send: ['tenant-text'] },
-        { when: "app.status.resources.exists(a, app.status.resources.exists(b, a.name == b.name + 'x'))", send: ['tenant-text'] },
+        { name: 'nobody', when: "app.metadata.name == 'nobody'", send: ['tenant-text'] },
+        { name: 'quadratic', when: "app.status.resources.exists(a, app.status.resources.exists(b, a.name == b.name + 'x'))", send: ['tenant-text'] },
       ],
     }),
     secret(other, tokens.other),
