@@ -5,6 +5,7 @@ import { integerFlag as integer, keyValues, parseFlags, splitList, UsageError, t
 import { parseAllowedHosts, type HostAllowList } from './channels/allowlist.js';
 import { isLogLevel, type LogLevel } from './observability/logger.js';
 import { DEFAULT_CEL_LIMITS, type CelLimits } from './triggers/budget.js';
+import { DEFAULT_FIRST_SIGHT_WINDOW_SECONDS, FIRST_SIGHT_MODES, type FirstSightMode } from './controller/first-sight.js';
 import { DEFAULT_ARGOCD_URL, DEFAULT_CONTEXT_CONFIGMAP, normaliseArgocdUrl, resolveContext, type ContextOverrides } from './context/index.js';
 
 export { DEFAULT_ARGOCD_URL };
@@ -40,6 +41,10 @@ export interface Config {
   cel: Readonly<CelLimits>;
   /** Hosts DingTalkChannels may send to: https://oapi.dingtalk.com plus --dingtalk-allowed-hosts. */
   dingtalkAllowedHosts: HostAllowList;
+  /** What a trigger without spec.onFirstSight does with the state it finds first (--on-first-sight). */
+  onFirstSight: FirstSightMode;
+  /** A state that began at most this many seconds before herald first saw it is sent anyway. */
+  firstSightWindowSeconds: number;
 }
 
 export const controllerFlags: readonly FlagSpec[] = [
@@ -68,6 +73,8 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'cel-list-size-estimate', value: 'N', env: 'HERALD_CEL_LIST_SIZE_ESTIMATE', default: String(DEFAULT_CEL_LIMITS.listSizeEstimate), help: 'Elements the compile-time cost estimate assumes for an Application list' },
   { name: 'dingtalk-allowed-hosts', value: 'HOSTS', env: 'HERALD_DINGTALK_ALLOWED_HOSTS', repeatable: true, help: 'More hosts DingTalkChannel URLs may name besides https://oapi.dingtalk.com: host, host:port or host:* (https only), http://host[:port|:*] to allow plain http too; repeatable or comma-separated' },
   { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
+  { name: 'on-first-sight', value: 'MODE', env: 'HERALD_ON_FIRST_SIGHT', default: 'record', help: "What herald does with the state an Application is in when it first evaluates a trigger for it and a channel (fresh install, new trigger, subscription or channel): record (write it to the send ledger without sending; only later changes are sent) or send (report the current state too); a trigger's spec.onFirstSight overrides it" },
+  { name: 'first-sight-window', value: 'SECONDS', env: 'HERALD_FIRST_SIGHT_WINDOW', default: String(DEFAULT_FIRST_SIGHT_WINDOW_SECONDS), help: "With record: an Application whose state began at most this many seconds before herald first saw it (last operation finished or started, health changed, deleted, or created while herald ran) is news and is sent; 0 records everything" },
 ];
 
 export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -84,6 +91,8 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (webhookMaxBufferedBytes < webhookMaxBodyBytes) {
     throw new UsageError(`--webhook-max-buffered-bytes (${webhookMaxBufferedBytes}) must be at least --webhook-max-body-bytes (${webhookMaxBodyBytes})`);
   }
+  const onFirstSight = one('on-first-sight');
+  if (!(FIRST_SIGHT_MODES as readonly string[]).includes(onFirstSight)) throw new UsageError(`--on-first-sight must be record or send, got "${onFirstSight}"`);
   return Object.freeze({
     kubeconfig: one('kubeconfig') || undefined,
     controlNamespace,
@@ -107,6 +116,8 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     logLevel,
     watchTimeoutSeconds: integer('watch-timeout', one('watch-timeout'), 1, 3600),
     dingtalkAllowedHosts: parseAllowedHosts((flags.flags.get('dingtalk-allowed-hosts') ?? []).flatMap(splitList)),
+    onFirstSight: onFirstSight as FirstSightMode,
+    firstSightWindowSeconds: integer('first-sight-window', one('first-sight-window'), 0, 7 * 24 * 3600),
     cel: Object.freeze({
       costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
       listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),

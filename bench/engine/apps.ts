@@ -167,7 +167,10 @@ export function ledgerFor(app: Application, catalog: Catalog, now: Date, channel
     initiator: undefined,
     ledger: {},
     outbox: {},
+    // As if herald had sent the current state: its keys and the first-sight markers.
+    firstSight: { mode: 'send', windowMs: 0, watchingSince: now },
   });
   const seconds = Math.floor(now.getTime() / 1000);
-  return Object.fromEntries(decision.newEntries.map(({ entry }) => [entry.key, seconds]));
+  const markers = Object.fromEntries(decision.recorded.map((key) => [key, decision.ledger[key]!]));
+  return { ...markers, ...Object.fromEntries(decision.newEntries.map(({ entry }) => [entry.key, seconds])) };
 }

@@ -183,6 +183,8 @@ export interface NotificationTrigger {
 export type NotificationTriggerSpec = {
   /** Free text shown by `kubectl describe`; what the trigger is for. */
   description?: string;
+  /** What this trigger does with the state an Application is in when herald first evaluates the trigger for it and a channel (a fresh install, a new trigger, a new subscription or channel). `Record` (the default, unless the controller runs with --on-first-sight=send) writes what holds into the send ledger without sending it, so only later changes are reported; a change that happened within --first-sight-window before herald first saw it is still sent. `Send` reports the current state as well. Overrides --on-first-sight for this trigger. */
+  onFirstSight?: "Record" | "Send";
   /** The conditions of this trigger, evaluated independently: each one that holds sends its templates. A condition is identified by its `name` (required and unique when there is more than one), so the send ledger survives edits of `when`, reordering and template renames. */
   conditions: Array<{
     /** The condition's identity in the send ledger (herald.gitops.dev/notified): a DNS label such as `succeeded`. Required and unique when the trigger has more than one condition; a lone condition without a name is `default`. Editing `when`, reordering conditions or renaming templates keeps the name and so re-sends nothing; renaming a condition makes it a new one. */

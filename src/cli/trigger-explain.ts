@@ -5,7 +5,7 @@ import { ANNOTATIONS } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate } from '../api/generated.js';
 import { isFresh, type Application } from '../controller/app-reconciler.js';
 import { decide } from '../controller/engine.js';
-import { lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, parseLedgerKey, parseNotified, parseOutbox, type NotifiedLedger, type Outbox } from '../controller/ledger.js';
+import { isFirstSightKey, lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, parseLedgerKey, parseNotified, parseOutbox, RECORDED_AT_FIRST_SIGHT, type NotifiedLedger, type Outbox } from '../controller/ledger.js';
 import { resolveScoped, routesFor, type NamespacedLookup, type ObjectRef } from '../controller/routing.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate } from '../templates/index.js';
 import { evaluateTrigger, type CompiledTrigger, type ConditionOutcome } from '../triggers/index.js';
@@ -26,6 +26,8 @@ export interface ExplainInput {
 
 export type ChannelVerdict =
   | { kind: 'send'; templates: string[]; problems?: string }
+  | { kind: 'record' }
+  | { kind: 'suppressed-recorded' }
   | { kind: 'suppressed-ledger'; notifiedAt: number }
   | { kind: 'suppressed-outbox'; attempts: number; parked?: string }
   | { kind: 'rearm' }
@@ -165,6 +167,8 @@ function verdictFor(
     .map((p) => `${p.template ? `${p.template}: ` : ''}${p.message}`)
     .join('; ');
   if (sent.length > 0) return { kind: 'send', templates: sent, ...(problems ? { problems } : {}) };
+  if (decision.recorded.includes(key)) return { kind: 'record' };
+  if (ledger[key] === RECORDED_AT_FIRST_SIGHT) return { kind: 'suppressed-recorded' };
   if (key in ledger) return { kind: 'suppressed-ledger', notifiedAt: ledger[key]! };
   const waiting = pending.get(key);
   if (waiting) return { kind: 'suppressed-outbox', attempts: waiting.attempts, ...(waiting.parked ? { parked: waiting.parked } : {}) };
@@ -177,6 +181,10 @@ function describeVerdict(verdict: ChannelVerdict): string {
   switch (verdict.kind) {
     case 'send':
       return `would send ${verdict.templates.join(', ')}${verdict.problems ? ` (cannot send: ${verdict.problems})` : ''}`;
+    case 'record':
+      return 'first sight: would be recorded in the ledger, not sent (old news; see "First start" in the user guide)';
+    case 'suppressed-recorded':
+      return 'suppressed: recorded at first sight, never sent (in the ledger)';
     case 'suppressed-ledger':
       return `suppressed: already notified at ${iso(verdict.notifiedAt)} (in the ledger)`;
     case 'suppressed-outbox':
@@ -226,7 +234,10 @@ export function formatExplanation(explanation: TriggerExplanation, header: strin
   if (explanation.ledger.length === 0) out.push('Ledger: no entry for this trigger');
   else {
     out.push('Ledger:');
-    for (const entry of explanation.ledger) out.push(`  ${entry.key}  ${iso(entry.at)}`);
+    for (const entry of explanation.ledger) {
+      const note = isFirstSightKey(entry.key) ? '  (first sight: herald evaluated the trigger for this channel since then)' : '';
+      out.push(`  ${entry.key}  ${entry.at === RECORDED_AT_FIRST_SIGHT ? 'recorded at first sight, not sent' : iso(entry.at)}${note}`);
+    }
   }
   for (const entry of explanation.outbox) out.push(`Outbox: ${entry.key} template ${entry.template} to ${entry.channel}, attempts ${entry.attempts}${entry.parked ? `, parked: ${entry.parked}` : ''}`);
   if (explanation.lastNotified !== undefined) out.push(`notified(trigger): ${iso(explanation.lastNotified)}`);

@@ -11,6 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { initiatorOf, renderTemplate } from '../templates/index.js';
 import { TemplateNotUsable } from './errors.js';
 import { decide } from './engine.js';
+import { DEFAULT_FIRST_SIGHT, type FirstSightPolicy } from './first-sight.js';
 import type { Outbox } from './ledger.js';
 import type { MailStore } from './mail-store.js';
 import { ledgerBytes, outboxLimits, queue, type FoldReport, type Mail } from './outbox.js';
@@ -43,6 +44,8 @@ export interface AppReconcilerDeps {
   deliver: (appKey: string, outbox: Outbox) => void;
   /** Trigger evaluation errors, for the trigger's status. */
   evaluationError: (trigger: ObjectRef, message: string) => void;
+  /** --on-first-sight and --first-sight-window; watchingSince: when this process started. */
+  firstSight?: Omit<FirstSightPolicy, 'watchingSince'>;
   now?: () => Date;
 }
 
@@ -80,9 +83,12 @@ export class AppReconciler {
   private readonly evaluated = new Map<string, string>();
   private configEpoch = 0;
   private readonly now: () => Date;
+  private readonly firstSight: FirstSightPolicy;
 
   constructor(private readonly deps: AppReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
+    // Applications created from now on are seen being created: their creation is news.
+    this.firstSight = { ...DEFAULT_FIRST_SIGHT, ...deps.firstSight, watchingSince: this.now() };
   }
 
   /** Forget everything written: a new leader starts from what the API server says. */
@@ -177,6 +183,7 @@ export class AppReconciler {
       initiator,
       ledger: state.ledger,
       outbox: state.outbox,
+      firstSight: this.firstSight,
       trigger: (triggerName) => {
         const ref = resolveScoped(store.triggers, appNamespace, controlNamespace, triggerName);
         if (!ref) return undefined;
@@ -203,7 +210,8 @@ export class AppReconciler {
       this.deps.events.record(this.involved(app), 'Warning', EventReasons.NotificationFailed, `trigger ${problem.trigger}${where}: ${problem.message}`);
       this.deps.log.warn('cannot notify', { app: key, trigger: problem.trigger, template: problem.template, channel: problem.channel?.name, error: problem.message });
     }
-    if (decision.newEntries.length === 0 && decision.rearmed.length === 0 && decision.rearmPending.length === 0) {
+    // Recorded at first sight: written with the ledger, never sent (nothing to deliver).
+    if (decision.newEntries.length === 0 && decision.rearmed.length === 0 && decision.rearmPending.length === 0 && decision.recorded.length === 0) {
       this.evaluated.set(key, evaluationKey);
       return;
     }
@@ -220,6 +228,7 @@ export class AppReconciler {
     const written = await this.deps.mail.commit(key, app, queued.mail, 0);
     if (!written) return;
     this.evaluated.set(key, evaluationKey);
+    if (decision.recorded.length > 0) this.deps.log.debug('first sight: recorded, not sent', { app: key, keys: decision.recorded });
     for (const { entry } of decision.newEntries) {
       this.deps.log.info('notification decided', { app: key, trigger: entry.trigger, template: entry.template, channel: `${entry.channelNamespace}/${entry.channel}` });
     }

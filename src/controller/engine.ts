@@ -1,12 +1,27 @@
 // The notification decision for one Application, as a pure function: given the app,
 // the resolved configuration and the app's ledger and outbox, which new messages are
-// due (rendered, ready for the outbox) and which ledger entries are re-armed. No I/O.
+// due (rendered, ready for the outbox), which ledger entries are re-armed, and what is
+// recorded instead of sent because herald sees the app with a trigger and channel for
+// the first time (first sight, see first-sight.ts). No I/O, no clock (`now` is an input).
 import type { OutgoingMessage } from '../channels/channel.js';
 import { errorMessage } from '../errors.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
 import type { CompiledTrigger, ConditionOutcome } from '../triggers/index.js';
 import { evaluateTrigger } from '../triggers/index.js';
-import { lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, outboxId, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
+import { firstSightMode, isNews, DEFAULT_FIRST_SIGHT, type FirstSightPolicy } from './first-sight.js';
+import {
+  firstSightKey,
+  lastNotified,
+  ledgerKey,
+  migrateLedger,
+  migrateLedgerKey,
+  outboxId,
+  parseLedgerKey,
+  RECORDED_AT_FIRST_SIGHT,
+  type NotifiedLedger,
+  type Outbox,
+  type OutboxEntry,
+} from './ledger.js';
 import type { ObjectRef, Route } from './routing.js';
 
 export interface ResolvedTrigger {
@@ -27,6 +42,8 @@ export interface DecisionInput {
   initiator: string | undefined;
   ledger: NotifiedLedger;
   outbox: Outbox;
+  /** What to do at first sight (--on-first-sight, --first-sight-window); default: record, 10 minutes. */
+  firstSight?: FirstSightPolicy;
 }
 
 export interface Decision {
@@ -45,13 +62,21 @@ export interface Decision {
    * condition holds it would be suppressed.
    */
   rearmPending: string[];
-  evaluations: Array<{ trigger: string; outcome: ConditionOutcome | 'suppressed' }>;
+  /**
+   * Ledger keys written without sending: what held when the trigger was first evaluated
+   * for this app and channel (value RECORDED_AT_FIRST_SIGHT), and the first-sight markers
+   * (value: now). Both are in `ledger`; neither is a notification.
+   */
+  recorded: string[];
+  evaluations: Array<{ trigger: string; outcome: ConditionOutcome | 'suppressed' | 'recorded' }>;
   evaluationErrors: Array<{ trigger: ObjectRef; index: number; message: string }>;
   problems: Array<{ trigger: string; channel?: ObjectRef; template?: string; message: string }>;
 }
 
 export function decide(input: DecisionInput): Decision {
-  const decision: Decision = { ledger: input.ledger, newEntries: [], rearmed: [], rearmPending: [], evaluations: [], evaluationErrors: [], problems: [] };
+  const decision: Decision = { ledger: input.ledger, newEntries: [], rearmed: [], rearmPending: [], recorded: [], evaluations: [], evaluationErrors: [], problems: [] };
+  const policy = input.firstSight ?? DEFAULT_FIRST_SIGHT;
+  const recorded: NotifiedLedger = {};
   // Keys written before conditions had names are read as the condition at their index.
   const conditionNames = (trigger: string) => input.trigger(trigger)?.compiled?.conditions.map((condition) => condition.name);
   const ledger = migrateLedger(input.ledger, conditionNames);
@@ -74,6 +99,19 @@ export function decide(input: DecisionInput): Decision {
     }
     if (!resolved.compiled) continue; // invalid: its own status says why; nothing is decided until it is fixed
     const results = evaluateTrigger(resolved.compiled, input.app, input.now, notifiedAt);
+    // First sight: channels this trigger was never evaluated for on this app. What holds
+    // is recorded unless the trigger (or the flag) says Send or the app's state is news.
+    const unmarked = channels.filter((channel) => !(firstSightKey(triggerName, channel.name) in ledger));
+    const unseen = unmarked.filter((channel) => !seenBefore(ledger, input.outbox, triggerName, channel.name));
+    const recordFor = new Set<string>();
+    if (unseen.length > 0 && firstSightMode(resolved.compiled, policy) === 'record' && !isNews(input.app, input.now, policy)) {
+      for (const channel of unseen) recordFor.add(channel.name);
+    }
+    if (!results.some((result) => result.outcome === 'error')) {
+      // Without an evaluation error every condition's state is known: the pair counts as
+      // seen from now on (an error leaves it unseen, to be recorded once it evaluates).
+      for (const channel of unmarked) recorded[firstSightKey(triggerName, channel.name)] = Math.floor(input.now.getTime() / 1000);
+    }
     for (const result of results) {
       const condition = resolved.compiled.conditions[result.index]!;
       if (result.outcome === 'error') {
@@ -95,9 +133,15 @@ export function decide(input: DecisionInput): Decision {
         continue;
       }
       let firedAny = false;
+      let recordedAny = false;
       for (const channel of channels) {
         const key = ledgerKey(result.oncePer, triggerName, condition.name, channel.name);
         if (key in ledger || pendingKeys.has(key)) continue;
+        if (recordFor.has(channel.name)) {
+          recorded[key] = RECORDED_AT_FIRST_SIGHT;
+          recordedAny = true;
+          continue;
+        }
         firedAny = true;
         for (const template of condition.send) {
           const context: TemplateContext = {
@@ -134,12 +178,25 @@ export function decide(input: DecisionInput): Decision {
         }
         pendingKeys.add(key);
       }
-      decision.evaluations.push({ trigger: triggerName, outcome: firedAny ? 'fired' : 'suppressed' });
+      decision.evaluations.push({ trigger: triggerName, outcome: firedAny ? 'fired' : recordedAny ? 'recorded' : 'suppressed' });
     }
   }
-  if (ledger !== input.ledger || decision.rearmed.length > 0) {
-    decision.ledger = { ...ledger };
+  decision.recorded = Object.keys(recorded);
+  if (ledger !== input.ledger || decision.rearmed.length > 0 || decision.recorded.length > 0) {
+    decision.ledger = { ...ledger, ...recorded };
     for (const key of decision.rearmed) delete decision.ledger[key];
   }
   return decision;
+}
+
+/**
+ * Whether a herald from before first-sight markers evaluated `trigger` for this app and
+ * `channel`: any ledger or outbox entry of the pair.
+ */
+function seenBefore(ledger: NotifiedLedger, outbox: Outbox, trigger: string, channel: string): boolean {
+  for (const key of Object.keys(ledger)) {
+    const parsed = parseLedgerKey(key);
+    if (parsed?.trigger === trigger && parsed.channel === channel) return true;
+  }
+  return Object.values(outbox).some((entry) => entry.trigger === trigger && entry.channel === channel);
 }

@@ -1,6 +1,8 @@
 // The two annotations herald keeps on each Application (DESIGN §3–4):
 //   herald.gitops.dev/notified — send ledger: { "<oncePer>:<trigger>:<condition name>:<channel>": unixSeconds },
-//     plus one first-sight marker per trigger and channel, ":<trigger>:*:<channel>"
+//     0 for a state recorded at first sight (never sent), plus one first-sight marker per
+//     trigger and channel, ":<trigger>:*:<channel>": unixSeconds when herald first saw them.
+//     Neither a marker nor a 0 entry is a send (sentAt() gives only real sends).
 //   herald.gitops.dev/outbox   — messages decided but not yet accepted by their channel.
 // Pure parsing, keys, migration and eviction; the reconciler does the patching.
 
@@ -53,6 +55,28 @@ export function firstSightKey(trigger: string, channel: string): string {
 
 export function isFirstSightKey(key: string): boolean {
   return parseLedgerKey(key)?.condition === FIRST_SIGHT_CONDITION;
+}
+
+/**
+ * The value of a ledger entry recorded at first sight: the state held before herald first
+ * saw the app with that trigger and channel, and was never sent (when: see the marker).
+ */
+export const RECORDED_AT_FIRST_SIGHT = 0;
+
+/**
+ * Unix seconds of the sends the ledger remembers for `channel` (all channels when
+ * omitted): neither first-sight markers nor entries recorded at first sight, which were
+ * never sent. For anything that counts sends (rate windows, metrics, status).
+ */
+export function sentAt(ledger: NotifiedLedger, channel?: string): number[] {
+  const times: number[] = [];
+  for (const [key, at] of Object.entries(ledger)) {
+    if (at === RECORDED_AT_FIRST_SIGHT) continue;
+    const parsed = parseLedgerKey(key);
+    if (!parsed || parsed.condition === FIRST_SIGHT_CONDITION) continue;
+    if (channel === undefined || parsed.channel === channel) times.push(at);
+  }
+  return times;
 }
 
 /** Ledger keys written before conditions had names: `<index>.<first 8 hex of sha256(when)>`. */
@@ -181,12 +205,15 @@ export function serialiseOutbox(outbox: Outbox): string | null {
 
 /**
  * When herald last decided to notify `trigger` for this app: ledger or outbox, unix
- * seconds. First-sight markers are not notifications; a state recorded at first sight is.
+ * seconds. Neither first-sight markers nor states recorded at first sight (never sent)
+ * are notifications: `notified('on-health-degraded')` stays 0 for a degradation herald
+ * only recorded, so on-health-recovered does not announce a recovery from it.
  */
 export function lastNotified(ledger: NotifiedLedger, outbox: Outbox, trigger: string): number | undefined {
   let latest: number | undefined;
   for (const [key, at] of Object.entries(ledger)) {
     const parsed = parseLedgerKey(key);
+    if (at === RECORDED_AT_FIRST_SIGHT) continue;
     if (parsed?.trigger === trigger && parsed.condition !== FIRST_SIGHT_CONDITION && (latest === undefined || at > latest)) latest = at;
   }
   for (const entry of Object.values(outbox)) {

@@ -99,6 +99,7 @@ export class Operator {
       get context() { return context.current(); }, // the ConfigMap as of now: edits apply without a restart
       isLeader: () => this.leading,
       deliver: (appKey, outbox) => this.delivery.deliver(appKey, outbox),
+      firstSight: { mode: config.onFirstSight, windowMs: config.firstSightWindowSeconds * 1000 },
       evaluationError: (trigger, message) => {
         const entry = this.store.triggers.get(trigger.namespace, trigger.name);
         if (!entry || entry.lastEvaluationError === message) return;

@@ -81,7 +81,8 @@ export function convertNotificationsConfigMap(data: Readonly<Record<string, stri
   }
   report.nextStep(
     "First start: herald records the current state of every Application instead of sending it, so moving from Argo CD's notifications " +
-      `sends no burst of old news; how to switch over: "${MIGRATION_SECTION.title}" in herald's user guide (${MIGRATION_SECTION.link})`,
+      'sends no burst of old news (only changes from the last 10 minutes, --first-sight-window, are sent; --on-first-sight=send or a ' +
+      `trigger's spec.onFirstSight: Send reports the current state too); how to switch over: "${MIGRATION_SECTION.title}" in herald's user guide (${MIGRATION_SECTION.link})`,
   );
   return { ...output, omitted: report.omitted, notes: report.notes, nextSteps: report.nextSteps };
 }

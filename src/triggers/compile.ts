@@ -64,6 +64,8 @@ export interface CompiledTrigger {
   readonly conditions: readonly CompiledCondition[];
   /** Every template name the trigger sends, in first-use order. */
   readonly templates: readonly string[];
+  /** spec.onFirstSight: overrides the controller's --on-first-sight for this trigger. */
+  readonly onFirstSight?: 'Record' | 'Send';
 }
 
 export type TriggerCompileResult =
@@ -100,7 +102,13 @@ export function compileTrigger(spec: NotificationTriggerSpec, limits: Readonly<C
   const templates = [...new Set(conditions.flatMap((c) => c.send))];
   return {
     ok: true,
-    trigger: { ...(spec.description === undefined ? {} : { description: spec.description }), limits, conditions, templates },
+    trigger: {
+      ...(spec.description === undefined ? {} : { description: spec.description }),
+      limits,
+      conditions,
+      templates,
+      ...(spec.onFirstSight === undefined ? {} : { onFirstSight: spec.onFirstSight }),
+    },
   };
 }
 

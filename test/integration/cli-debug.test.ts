@@ -53,11 +53,20 @@ test('trigger run on-sync-succeeded guestbook: each condition, its result and on
   t.regex(fresh.stdout, /^  when: {4}app\.status\.operationState\.phase == 'Succeeded'$/m);
   t.regex(fresh.stdout, /^  oncePer: has\(app\.status\.operationState\.syncResult\.revision\) \? /m);
   t.regex(fresh.stdout, new RegExp(`^  oncePer value: "${REVISIONS.second}"$`, 'm'));
-  t.regex(fresh.stdout, new RegExp(`^  channel ${namespace}/${CHANNEL}: would send app-sync-change$`, 'm'));
+  // Never evaluated by the operator and its last sync long past: first sight records it.
+  t.regex(fresh.stdout, new RegExp(`^  channel ${namespace}/${CHANNEL}: first sight: would be recorded in the ledger, not sent`, 'm'));
   const key = new RegExp(`ledger key: (${REVISIONS.second}:on-sync-succeeded:default:${CHANNEL})`).exec(fresh.stdout)?.[1];
   t.truthy(key, fresh.stdout);
 
-  await patchAppAnnotations(namespace, 'guestbook', { [ANNOTATIONS.notified]: JSON.stringify({ [key!]: 1714550435 }) });
+  // Once the operator has seen the app with this trigger and channel, the same state sends.
+  const marker = `:on-sync-succeeded:*:${CHANNEL}`;
+  await patchAppAnnotations(namespace, 'guestbook', { [ANNOTATIONS.notified]: JSON.stringify({ [marker]: 1714550000 }) });
+  const seen = await runHerald(args);
+  t.is(seen.code, 0, seen.output);
+  t.regex(seen.stdout, new RegExp(`^  channel ${namespace}/${CHANNEL}: would send app-sync-change$`, 'm'));
+  t.true(seen.stdout.includes(`\n  ${marker}  2024-05-01T07:53:20Z  (first sight`), seen.stdout);
+
+  await patchAppAnnotations(namespace, 'guestbook', { [ANNOTATIONS.notified]: JSON.stringify({ [marker]: 1714550000, [key!]: 1714550435 }) });
   const after = await runHerald(args);
   t.is(after.code, 0, after.output);
   t.regex(after.stdout, new RegExp(`^  channel ${namespace}/${CHANNEL}: suppressed: already notified at 2024-05-01T08:00:35Z \\(in the ledger\\)$`, 'm'));

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { decide, type DecisionInput } from '../../src/controller/engine.js';
-import { ledgerKey } from '../../src/controller/ledger.js';
+import { stateSince, type FirstSightPolicy } from '../../src/controller/first-sight.js';
+import { firstSightKey, lastNotified, ledgerKey, RECORDED_AT_FIRST_SIGHT, sentAt } from '../../src/controller/ledger.js';
 import { compileTrigger } from '../../src/triggers/index.js';
 import { buildApp, REVISIONS } from '../support/fixtures/apps.js';
 
@@ -12,9 +13,13 @@ const compiled = (spec: Parameters<typeof compileTrigger>[0]) => {
 const deployed = compiled({ conditions: [{ when: "app.status.operationState.phase == 'Succeeded'", oncePer: 'app.status.sync.revision', send: ['a', 'b'] }] });
 const degraded = compiled({ conditions: [{ when: "app.status.health.status == 'Degraded'", send: ['a'] }] });
 
-function input(overrides: Partial<DecisionInput> = {}): DecisionInput {
+/**
+ * Apps herald has already seen with every routed trigger and channel (their first-sight
+ * markers are in the ledger), unless `unseen`: first sight has its own tests below.
+ */
+function input(overrides: Partial<DecisionInput> = {}, unseen = false): DecisionInput {
   const triggers: Record<string, typeof deployed> = { 'on-deployed': deployed, 'on-degraded': degraded };
-  return {
+  const made: DecisionInput = {
     app: buildApp({ revision: REVISIONS.first }) as never,
     appUid: 'uid-1',
     now: new Date('2024-05-01T09:00:00Z'),
@@ -31,6 +36,8 @@ function input(overrides: Partial<DecisionInput> = {}): DecisionInput {
     outbox: {},
     ...overrides,
   };
+  if (!unseen) made.ledger = { ...Object.fromEntries(made.routes.map((r) => [firstSightKey(r.trigger, r.channel.name), 1])), ...made.ledger };
+  return made;
 }
 
 test('a fired condition yields one outbox entry per channel and template, keyed as the ledger is', (t) => {
@@ -115,11 +122,13 @@ test('the ledger key names the condition: editing when, reordering conditions or
       { name: 'succeeded', when: "app.status.operationState.phase in ['Succeeded']", oncePer: 'app.status.sync.revision', send: ['a'] },
     ],
   });
-  const after = decide(syncInput(edited, { ledger }));
+  const editedInput = syncInput(edited, { ledger });
+  const after = decide(editedInput);
   t.deepEqual(after.newEntries, []);
   t.deepEqual(after.evaluations.map((e) => e.outcome), ['suppressed', 'suppressed']);
   t.deepEqual(after.rearmed, []);
-  t.is(after.ledger, ledger, 'nothing to rewrite');
+  t.deepEqual(after.recorded, []);
+  t.is(after.ledger, editedInput.ledger, 'nothing to rewrite');
 });
 
 test('legacy <index>.<hash> keys in the ledger and the outbox suppress as the condition at that index and are rewritten', (t) => {
@@ -128,8 +137,123 @@ test('legacy <index>.<hash> keys in the ledger and the outbox suppress as the co
   const outbox = { waiting: { key: ':on-sync:1.12345678:ops', trigger: 'on-sync' } as never };
   const decision = decide(syncInput(sync, { ledger, outbox }));
   t.deepEqual(decision.newEntries, [], 'both conditions are already notified or waiting');
-  t.deepEqual(decision.ledger, { [`${REVISIONS.first}:on-sync:succeeded:ops`]: 5, 'old:on-sync:degraded:ops': 4 });
+  t.deepEqual(decision.ledger, { [firstSightKey('on-sync', 'ops')]: 1, [`${REVISIONS.first}:on-sync:succeeded:ops`]: 5, 'old:on-sync:degraded:ops': 4 });
   // When the degraded condition stops holding, the legacy outbox entry is re-armed too.
   const healthy = decide(syncInput(sync, { ledger, outbox, app: buildApp({ revision: REVISIONS.first }) as never }));
   t.deepEqual(healthy.rearmPending, ['waiting']);
+});
+
+// ---- first sight -------------------------------------------------------------------
+// buildApp's last sync finished at 08:00:30 and `now` is 09:00: an hour-old state.
+
+const NOW = new Date('2024-05-01T09:00:00Z');
+const policy = (overrides: Partial<FirstSightPolicy> = {}): FirstSightPolicy => ({ mode: 'record', windowMs: 10 * 60_000, watchingSince: new Date('2024-05-01T08:59:00Z'), ...overrides });
+const firstSight = (overrides: Partial<DecisionInput> = {}) => input({ now: NOW, firstSight: policy(), ...overrides }, true);
+const deployedKeys = (channel: string) => `${REVISIONS.first}:on-deployed:default:${channel}`;
+
+test('first sight records what holds instead of sending it, and writes a marker per trigger and channel', (t) => {
+  const degradedApp = buildApp({ revision: REVISIONS.first, healthStatus: 'Degraded' }) as never;
+  const decision = decide(firstSight({ app: degradedApp }));
+  t.deepEqual(decision.newEntries, [], 'nothing is sent');
+  t.deepEqual(decision.ledger, {
+    [deployedKeys('ops')]: RECORDED_AT_FIRST_SIGHT,
+    [deployedKeys('team')]: RECORDED_AT_FIRST_SIGHT,
+    [ledgerKey(undefined, 'on-degraded', 'default', 'ops')]: RECORDED_AT_FIRST_SIGHT,
+    [firstSightKey('on-deployed', 'ops')]: NOW.getTime() / 1000,
+    [firstSightKey('on-deployed', 'team')]: NOW.getTime() / 1000,
+    [firstSightKey('on-degraded', 'ops')]: NOW.getTime() / 1000,
+  });
+  t.deepEqual([...decision.recorded].sort(), Object.keys(decision.ledger).sort());
+  t.deepEqual(decision.evaluations.map((e) => `${e.trigger}:${e.outcome}`).sort(), ['on-degraded:recorded', 'on-deployed:recorded']);
+  t.deepEqual(sentAt(decision.ledger), [], 'neither a marker nor a recorded state counts as a send');
+  t.is(lastNotified(decision.ledger, {}, 'on-degraded'), undefined, 'notified() does not count a recorded state');
+
+  // A healthy app: nothing holds for on-degraded, but its marker is written all the same.
+  const healthy = decide(firstSight());
+  t.true(firstSightKey('on-degraded', 'ops') in healthy.ledger);
+  t.false(ledgerKey(undefined, 'on-degraded', 'default', 'ops') in healthy.ledger);
+});
+
+test('once the marker is there, the next change is sent as usual; a recorded state that stops holding is re-armed', (t) => {
+  const first = decide(firstSight({ app: buildApp({ revision: REVISIONS.first, healthStatus: 'Degraded' }) as never }));
+  const next = decide(firstSight({ app: buildApp({ revision: REVISIONS.second }) as never, ledger: first.ledger }));
+  t.deepEqual([...new Set(next.newEntries.map((e) => e.entry.key))].sort(), [`${REVISIONS.second}:on-deployed:default:ops`, `${REVISIONS.second}:on-deployed:default:team`]);
+  t.deepEqual(next.recorded, []);
+  t.deepEqual(next.rearmed, [ledgerKey(undefined, 'on-degraded', 'default', 'ops')]);
+  const degradedAgain = decide(firstSight({ app: buildApp({ revision: REVISIONS.second, healthStatus: 'Degraded' }) as never, ledger: next.ledger }));
+  t.deepEqual(degradedAgain.newEntries.filter((e) => e.entry.trigger === 'on-degraded').map((e) => e.entry.key), [ledgerKey(undefined, 'on-degraded', 'default', 'ops')]);
+});
+
+test('a change within the window before herald first saw the app is news and is sent', (t) => {
+  const justSynced = buildApp({ revision: REVISIONS.first, startedAt: '2024-05-01T08:51:00Z' }) as never; // finished 08:51:30
+  const decision = decide(firstSight({ app: justSynced }));
+  t.is(decision.newEntries.length, 4, 'on-deployed to both channels, two templates each');
+  t.deepEqual(decision.recorded.sort(), [firstSightKey('on-degraded', 'ops'), firstSightKey('on-deployed', 'ops'), firstSightKey('on-deployed', 'team')].sort(), 'only the markers');
+  // Just outside the window: recorded.
+  const older = decide(firstSight({ app: buildApp({ revision: REVISIONS.first, startedAt: '2024-05-01T08:49:00Z' }) as never }));
+  t.deepEqual(older.newEntries, []);
+  // A running operation counts from its start; a health change from its lastTransitionTime.
+  t.is(decide(firstSight({ app: buildApp({ phase: 'Running', startedAt: '2024-05-01T08:58:00Z' }) as never })).newEntries.length, 0, 'nothing holds for Running, but it is news');
+  const degradedNow = buildApp({ revision: REVISIONS.first, healthStatus: 'Degraded' });
+  degradedNow.status.health.lastTransitionTime = '2024-05-01T08:57:00Z';
+  t.true(decide(firstSight({ app: degradedNow as never })).newEntries.some((e) => e.entry.trigger === 'on-degraded'));
+  // A window of 0 records everything.
+  t.deepEqual(decide(firstSight({ app: justSynced, firstSight: policy({ windowMs: 0 }) })).newEntries, []);
+});
+
+test('creation is news only for an app that never had an operation or that herald saw being created', (t) => {
+  const created = (creationTimestamp: string, phase?: null) => buildApp({ revision: REVISIONS.first, creationTimestamp, ...(phase === null ? { phase } : {}) });
+  // Restored with an old status a minute before herald started: old news.
+  t.deepEqual(stateSince(created('2024-05-01T08:58:00Z'), policy().watchingSince), Date.parse('2024-05-01T08:00:30Z'));
+  t.deepEqual(decide(firstSight({ app: created('2024-05-01T08:58:00Z') as never })).newEntries, []);
+  // Created while herald watched: news, whatever its status says.
+  t.is(decide(firstSight({ app: created('2024-05-01T08:59:30Z') as never })).newEntries.length, 4);
+  // Never synced, created five minutes ago: news (on-created in the catalog).
+  const onCreated = compiled({ conditions: [{ when: 'true', oncePer: 'app.metadata.name', send: ['a'] }] });
+  const createdInput = (app: unknown) => firstSight({
+    app: app as never,
+    routes: [{ trigger: 'on-created', channel: { namespace: 'argocd', name: 'ops' } }],
+    trigger: () => ({ ref: { namespace: 'argocd', name: 'on-created' }, compiled: onCreated }),
+  });
+  t.is(decide(createdInput(created('2024-05-01T08:55:00Z', null))).newEntries.length, 1);
+  t.is(decide(createdInput(created('2024-04-01T08:55:00Z', null))).newEntries.length, 0);
+});
+
+test('--on-first-sight=send and spec.onFirstSight: Send report the current state; Record on the trigger wins over the flag', (t) => {
+  const viaFlag = decide(firstSight({ firstSight: policy({ mode: 'send' }) }));
+  t.is(viaFlag.newEntries.length, 4);
+  t.true(firstSightKey('on-deployed', 'ops') in viaFlag.ledger, 'the marker is written in send mode too');
+  const triggers = (onFirstSight: 'Record' | 'Send') => {
+    const trigger = compiled({ onFirstSight, conditions: [{ when: "app.status.operationState.phase == 'Succeeded'", oncePer: 'app.status.sync.revision', send: ['a', 'b'] }] });
+    t.is(trigger.onFirstSight, onFirstSight);
+    return (name: string) => (name === 'on-deployed' ? { ref: { namespace: 'argocd', name }, compiled: trigger } : undefined);
+  };
+  t.is(decide(firstSight({ trigger: triggers('Send') })).newEntries.length, 4, 'Send on the trigger, record by flag');
+  t.is(decide(firstSight({ trigger: triggers('Record'), firstSight: policy({ mode: 'send' }) })).newEntries.length, 0, 'Record on the trigger, send by flag');
+});
+
+test('first sight is per trigger and channel: a new channel records while a known one sends', (t) => {
+  const ledger = { [firstSightKey('on-deployed', 'ops')]: 1, [firstSightKey('on-degraded', 'ops')]: 1 };
+  const decision = decide(firstSight({ ledger }));
+  t.deepEqual(decision.newEntries.map((e) => e.entry.channel), ['ops', 'ops']);
+  t.is(decision.ledger[deployedKeys('team')], RECORDED_AT_FIRST_SIGHT);
+  t.true(firstSightKey('on-deployed', 'team') in decision.ledger);
+});
+
+test('a ledger written before markers existed counts as seen: the app is evaluated as usual and gets its marker', (t) => {
+  const ledger = { [`${REVISIONS.second}:on-deployed:default:ops`]: 100 };
+  const decision = decide(firstSight({ ledger, routes: [{ trigger: 'on-deployed', channel: { namespace: 'argocd', name: 'ops' } }] }));
+  t.is(decision.newEntries.length, 2, 'the current revision is sent');
+  t.deepEqual(decision.recorded, [firstSightKey('on-deployed', 'ops')]);
+});
+
+test('an evaluation error leaves the pair unseen (no marker), to be recorded once it evaluates', (t) => {
+  const broken = compiled({ conditions: [{ when: 'app.status.sync.revision.size() > 0 && 1 / (app.status.sync.revision.size() - 40) == 1', send: ['a'] }] });
+  const decision = decide(firstSight({
+    routes: [{ trigger: 'on-broken', channel: { namespace: 'argocd', name: 'ops' } }],
+    trigger: () => ({ ref: { namespace: 'argocd', name: 'on-broken' }, compiled: broken }),
+  }));
+  t.is(decision.evaluationErrors.length, 1);
+  t.deepEqual(decision.recorded, []);
+  t.deepEqual(decision.ledger, {});
 });

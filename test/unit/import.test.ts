@@ -215,6 +215,7 @@ test("the next steps say that herald's first start sends no old news, with the u
   const step = result.nextSteps.find((s) => s.startsWith('First start:'));
   t.truthy(step, result.nextSteps.join('\n'));
   t.regex(step!, /records the current state of every Application instead of sending it/);
+  t.regex(step!, /--on-first-sight=send/);
   t.true(step!.includes(`"${MIGRATION_SECTION.title}" in herald's user guide (${MIGRATION_SECTION.link})`));
   const [file, anchor] = MIGRATION_SECTION.link.split('#') as [string, string];
   t.true(anchors(file).has(anchor), `${file} has a section #${anchor}`);
