@@ -6,6 +6,7 @@ import { parseAllowedHosts, type HostAllowList } from './channels/allowlist.js';
 import { isLogLevel, type LogLevel } from './observability/logger.js';
 import { DEFAULT_CEL_LIMITS, type CelLimits } from './triggers/budget.js';
 import { DEFAULT_FIRST_SIGHT_WINDOW_SECONDS, FIRST_SIGHT_MODES, type FirstSightMode } from './controller/first-sight.js';
+import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './templates/limits.js';
 import { DEFAULT_ARGOCD_URL, DEFAULT_CONTEXT_CONFIGMAP, normaliseArgocdUrl, resolveContext, type ContextOverrides } from './context/index.js';
 
 export { DEFAULT_ARGOCD_URL };
@@ -39,12 +40,33 @@ export interface Config {
   watchTimeoutSeconds: number;
   /** Cost and time bounds of trigger (CEL) expressions. */
   cel: Readonly<CelLimits>;
+  /** Time, memory and output budgets of template rendering, and the render processes. */
+  render: Readonly<RenderLimits>;
   /** Hosts DingTalkChannels may send to: https://oapi.dingtalk.com plus --dingtalk-allowed-hosts. */
   dingtalkAllowedHosts: HostAllowList;
   /** What a trigger without spec.onFirstSight does with the state it finds first (--on-first-sight). */
   onFirstSight: FirstSightMode;
   /** A state that began at most this many seconds before herald first saw it is sent anyway. */
   firstSightWindowSeconds: number;
+}
+
+/** Template rendering budgets: the controller's and the CLI's (template notify/render, trigger run) alike. */
+export const renderFlags: readonly FlagSpec[] = [
+  { name: 'template-render-timeout', value: 'MS', env: 'HERALD_TEMPLATE_RENDER_TIMEOUT', default: String(DEFAULT_RENDER_LIMITS.timeoutMs), help: 'Milliseconds one template render may take; a longer one is stopped (its render process killed and replaced) and that message fails with RenderTimeLimit' },
+  { name: 'template-render-memory', value: 'MIB', env: 'HERALD_TEMPLATE_RENDER_MEMORY', default: String(DEFAULT_RENDER_LIMITS.memoryMiB), help: 'Heap (MiB) of each render process; a render that needs more fails with RenderMemoryLimit' },
+  { name: 'template-max-output-bytes', value: 'BYTES', env: 'HERALD_TEMPLATE_MAX_OUTPUT_BYTES', default: String(DEFAULT_RENDER_LIMITS.maxOutputBytes), help: 'Bytes the rendered fields of one message may add up to; past it the render stops with RenderOutputLimit' },
+  { name: 'template-render-processes', value: 'N', env: 'HERALD_TEMPLATE_RENDER_PROCESSES', default: String(DEFAULT_RENDER_LIMITS.processes), help: "Render processes; one namespace's templates use at most N-1 of them at once" },
+];
+
+/** The render budgets from parsed flags (controller or CLI). */
+export function renderLimitsOf(one: (name: string) => string, minProcesses = 2): Readonly<RenderLimits> {
+  return Object.freeze({
+    timeoutMs: integer('template-render-timeout', one('template-render-timeout'), 10, 600_000),
+    memoryMiB: integer('template-render-memory', one('template-render-memory'), 16, 16_384),
+    maxOutputBytes: integer('template-max-output-bytes', one('template-max-output-bytes'), 1024, 64 * 1024 * 1024),
+    // Two at least in the controller: with one, a namespace could hold it alone.
+    processes: integer('template-render-processes', one('template-render-processes'), minProcesses, 64),
+  });
 }
 
 export const controllerFlags: readonly FlagSpec[] = [
@@ -75,6 +97,7 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
   { name: 'on-first-sight', value: 'MODE', env: 'HERALD_ON_FIRST_SIGHT', default: 'record', help: "What herald does with the state an Application is in when it first evaluates a trigger for it and a channel (fresh install, new trigger, subscription or channel): record (write it to the send ledger without sending; only later changes are sent) or send (report the current state too); a trigger's spec.onFirstSight overrides it" },
   { name: 'first-sight-window', value: 'SECONDS', env: 'HERALD_FIRST_SIGHT_WINDOW', default: String(DEFAULT_FIRST_SIGHT_WINDOW_SECONDS), help: "With record: an Application whose state began at most this many seconds before herald first saw it (last operation finished or started, health changed, deleted, or created while herald ran) is news and is sent; 0 records everything" },
+  ...renderFlags,
 ];
 
 export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -118,6 +141,7 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     dingtalkAllowedHosts: parseAllowedHosts((flags.flags.get('dingtalk-allowed-hosts') ?? []).flatMap(splitList)),
     onFirstSight: onFirstSight as FirstSightMode,
     firstSightWindowSeconds: integer('first-sight-window', one('first-sight-window'), 0, 7 * 24 * 3600),
+    render: renderLimitsOf(one),
     cel: Object.freeze({
       costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
       listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),

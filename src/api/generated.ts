@@ -154,6 +154,23 @@ export type NotificationTemplateSpec = {
 export type NotificationTemplateStatus = {
   /** The metadata.generation this status describes. */
   observedGeneration?: number;
+  /** The last render of this template that went over a budget (time, memory or output size) and was stopped: that message failed, nothing else did. Kept until the template changes (a new metadata.generation). */
+  lastBudgetFailure?: {
+    /** Which budget: RenderTimeLimit (--template-render-timeout), RenderMemoryLimit (--template-render-memory) or RenderOutputLimit (--template-max-output-bytes). */
+    reason: "RenderTimeLimit" | "RenderMemoryLimit" | "RenderOutputLimit";
+    /** What was stopped and the limit, with the field where the output limit was passed. */
+    message: string;
+    /** The Application the message was for, as namespace/name. */
+    application?: string;
+    /** The trigger that sent the message. */
+    trigger?: string;
+    /** The channel the message was for, as namespace/name. */
+    channel?: string;
+    /** When the render was stopped. */
+    time: string;
+    /** The metadata.generation of the template that was rendered. */
+    generation?: number;
+  };
   /** Standard conditions; `Ready` says whether every field compiles as a nunjucks template. */
   conditions?: Array<{
     /** Type of condition, for example Ready. */

@@ -24,4 +24,8 @@ export const EventReasons = {
   ReadyChanged: 'Ready',
   NotReady: 'NotReady',
   InvalidContext: 'InvalidContext',
+  /** On a NotificationTemplate whose render went over a budget (src/templates/limits.ts BudgetReasons). */
+  RenderTimeLimit: 'RenderTimeLimit',
+  RenderMemoryLimit: 'RenderMemoryLimit',
+  RenderOutputLimit: 'RenderOutputLimit',
 } as const;

@@ -7,7 +7,10 @@ import { dingTalkChannel, prepareMessage, type DingTalkRobot, type PreparedMessa
 import type { ChannelAnswer } from '../channels/errors.js';
 import { errorMessage } from '../errors.js';
 import { maskSecrets } from '../secrets.js';
-import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate, type TemplateContext } from '../templates/index.js';
+import { renderFlags, renderLimitsOf } from '../config.js';
+import { RenderPool } from '../sandbox/pool.js';
+import { compileTemplate, formatTemplateErrors, initiatorOf, type RenderedNotification, type RenderLimits, type TemplateContext } from '../templates/index.js';
+import type { NotificationTemplateSpec } from '../api/generated.js';
 import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { cliContext, cliContextOverrides, contextFlags, explainContextLines } from './context.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
@@ -18,6 +21,8 @@ const flags: FlagSpec[] = [
   { name: 'trigger', value: 'NAME', default: 'template-notify', help: 'Value of `trigger` in the template context' },
   ...contextFlags,
   ...sourceFlags,
+  // The controller's budgets, so that a template over one fails here as it does there.
+  ...renderFlags.filter((flag) => flag.name !== 'template-render-processes'),
 ];
 
 export const templateHelp = `Usage: herald template notify TEMPLATE APP (--stdout | --channel NAME) [flags]
@@ -84,7 +89,7 @@ export async function templateNotify(argv: string[]): Promise<number> {
   };
   let rendered;
   try {
-    rendered = renderTemplate(compiled.template, templateContext);
+    rendered = await renderBounded(template.object.spec, templateContext, renderLimitsOf((name) => (name === 'template-render-processes' ? '1' : args.one(name) ?? ''), 1));
   } catch (error) {
     throw new UnusableResourceError(`NotificationTemplate ${template.namespace}/${template.name} does not render for this Application: ${errorMessage(error)}`, { cause: error });
   }
@@ -113,6 +118,16 @@ export async function templateNotify(argv: string[]): Promise<number> {
   }
   if (dryRun || !target?.robot) return 0;
   return send(target.robot, prepared);
+}
+
+/** Renders as the controller does: in a render process, under the same budgets (one process, then it is stopped). */
+export async function renderBounded(spec: NotificationTemplateSpec, context: TemplateContext, limits: Readonly<RenderLimits>): Promise<RenderedNotification> {
+  const pool = new RenderPool({ limits, queueLimit: 1 });
+  try {
+    return await pool.render({ group: 'cli', spec, context });
+  } finally {
+    await pool.stop();
+  }
 }
 
 interface ChannelTarget {

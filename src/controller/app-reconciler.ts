@@ -8,14 +8,15 @@ import { EventReasons } from '../api/reasons.js';
 import type { EventSink, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { initiatorOf, renderTemplate } from '../templates/index.js';
-import { TemplateNotUsable } from './errors.js';
-import { decide } from './engine.js';
+import { TransientError } from '../errors.js';
+import { initiatorOf } from '../templates/index.js';
+import { complete, plan, type RenderOutcome } from './engine.js';
 import { DEFAULT_FIRST_SIGHT, type FirstSightPolicy } from './first-sight.js';
 import type { Outbox } from './ledger.js';
 import type { MailStore } from './mail-store.js';
 import { ledgerBytes, outboxLimits, queue, type FoldReport, type Mail } from './outbox.js';
 import { resolveScoped, routesFor, type ObjectRef } from './routing.js';
+import type { TemplateRenderer } from './rendering.js';
 import type { ConfigStore } from './store.js';
 
 export interface Application {
@@ -42,6 +43,8 @@ export interface AppReconcilerDeps {
   isLeader: () => boolean;
   /** Hands the app's outbox to the channels' dispatchers (idempotent; drops what left it). */
   deliver: (appKey: string, outbox: Outbox) => void;
+  /** Renders templates in the render processes, under their budgets. */
+  renderer: Pick<TemplateRenderer, 'render'>;
   /** Trigger evaluation errors, for the trigger's status. */
   evaluationError: (trigger: ObjectRef, message: string) => void;
   /** --on-first-sight and --first-sight-window; watchingSince: when this process started. */
@@ -174,10 +177,11 @@ export class AppReconciler {
     const evaluationKey = this.evaluationKey(app, state);
     if (this.evaluated.get(key) === evaluationKey && !this.routesReadLedger(routes.map((route) => route.trigger), appNamespace)) return;
     const initiator = initiatorOf(app);
-    const decision = decide({
+    const now = this.now();
+    const planned = plan({
       app: app as unknown as Record<string, any>,
       appUid: app.metadata.uid ?? key,
-      now: this.now(),
+      now,
       routes,
       context: this.deps.context,
       initiator,
@@ -189,14 +193,20 @@ export class AppReconciler {
         if (!ref) return undefined;
         return { ref, compiled: store.triggers.get(ref.namespace, ref.name)?.compiled };
       },
-      render: (templateName, context) => {
-        const ref = resolveScoped(store.templates, appNamespace, controlNamespace, templateName);
-        if (!ref) throw new TemplateNotUsable(`no NotificationTemplate "${templateName}" in namespace ${appNamespace}${appNamespace === controlNamespace ? '' : ` or ${controlNamespace}`}`);
-        const entry = store.templates.get(ref.namespace, ref.name)!;
-        if (!entry.compiled) throw new TemplateNotUsable(`NotificationTemplate ${ref.namespace}/${ref.name} is not Ready: ${entry.problem?.message ?? 'not compiled'}`);
-        return renderTemplate(entry.compiled, context);
-      },
     });
+    // Rendering runs in the render processes, under its budgets (rendering.ts).
+    const outcomes = await Promise.all(
+      planned.renders.map((render): Promise<RenderOutcome> =>
+        this.deps.renderer.render(appNamespace, render.template, render.context, { app: key, trigger: render.trigger, channel: render.channel }).then(
+          (rendered) => ({ ok: true, rendered }),
+          (error: unknown) => ({ ok: false, error }),
+        ),
+      ),
+    );
+    // The pool could not render now (stopping, full): nothing is decided, the app is retried.
+    const unavailable = outcomes.find((outcome) => !outcome.ok && outcome.error instanceof TransientError);
+    if (unavailable && !unavailable.ok) throw unavailable.error;
+    const decision = complete(planned, outcomes, { appUid: app.metadata.uid ?? key, now, initiator });
     for (const evaluation of decision.evaluations) {
       this.deps.metrics.triggerEvaluations.inc({ trigger: evaluation.trigger, result: evaluation.outcome });
     }

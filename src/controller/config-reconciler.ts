@@ -115,12 +115,15 @@ export class ConfigReconciler {
       entry = result.ok
         ? { object, generation, compiled: result.template }
         : { object, generation, problem: { reason: Reasons.InvalidTemplate, message: formatTemplateErrors(result.errors) } };
+      // A budget failure outlives a restart, not a change of the template.
+      const failure = object.status?.lastBudgetFailure;
+      if (failure && generation !== undefined && failure.generation === generation) entry.lastBudgetFailure = failure;
       store.templates.set(namespace, name, entry);
       this.deps.scopeChanged(namespace);
     } else {
       entry.object = object;
     }
-    await this.publish('NotificationTemplate', object, entry.problem, 'every field compiles', {});
+    await this.publish('NotificationTemplate', object, entry.problem, 'every field compiles', { lastBudgetFailure: entry.lastBudgetFailure ?? null });
   }
 
   /** Asks the channel registry for the channel's sender; the fingerprint covers the spec and every Secret it read. */

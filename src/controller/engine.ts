@@ -3,6 +3,9 @@
 // due (rendered, ready for the outbox), which ledger entries are re-armed, and what is
 // recorded instead of sent because herald sees the app with a trigger and channel for
 // the first time (first sight, see first-sight.ts). No I/O, no clock (`now` is an input).
+// In two steps around the rendering, which runs elsewhere (render processes, async):
+// plan() says what to render, complete() turns the renders into outbox entries;
+// decide() is both with a synchronous render.
 import type { OutgoingMessage } from '../channels/channel.js';
 import { errorMessage } from '../errors.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
@@ -29,15 +32,13 @@ export interface ResolvedTrigger {
   compiled: CompiledTrigger | undefined;
 }
 
-export interface DecisionInput {
+export interface PlanInput {
   app: Record<string, any>;
   appUid: string;
   now: Date;
   routes: Route[];
   /** Trigger by name, resolved in the app's scope; undefined when there is none. */
   trigger(name: string): ResolvedTrigger | undefined;
-  /** Renders a template by name for one channel; throws when missing, invalid or failing. */
-  render(template: string, context: TemplateContext): RenderedNotification;
   context: Record<string, string>;
   initiator: string | undefined;
   ledger: NotifiedLedger;
@@ -45,6 +46,23 @@ export interface DecisionInput {
   /** What to do at first sight (--on-first-sight, --first-sight-window); default: record, 10 minutes. */
   firstSight?: FirstSightPolicy;
 }
+
+export interface DecisionInput extends PlanInput {
+  /** Renders a template by name for one channel; throws when missing, invalid or failing. */
+  render(template: string, context: TemplateContext): RenderedNotification;
+}
+
+/** One message a fired condition asks for: a template rendered for one channel. */
+export interface PlannedRender {
+  id: string;
+  key: string;
+  trigger: string;
+  channel: ObjectRef;
+  template: string;
+  context: TemplateContext;
+}
+
+export type RenderOutcome = { ok: true; rendered: RenderedNotification } | { ok: false; error: unknown };
 
 export interface Decision {
   /**
@@ -73,8 +91,60 @@ export interface Decision {
   problems: Array<{ trigger: string; channel?: ObjectRef; template?: string; message: string }>;
 }
 
+/** The decision before rendering: what to render instead of newEntries. */
+export interface DecisionPlan extends Omit<Decision, 'newEntries'> {
+  renders: PlannedRender[];
+}
+
 export function decide(input: DecisionInput): Decision {
-  const decision: Decision = { ledger: input.ledger, newEntries: [], rearmed: [], rearmPending: [], recorded: [], evaluations: [], evaluationErrors: [], problems: [] };
+  const planned = plan(input);
+  const outcomes = planned.renders.map((render): RenderOutcome => {
+    try {
+      return { ok: true, rendered: input.render(render.template, render.context) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  return complete(planned, outcomes, input);
+}
+
+/**
+ * The rendered messages become outbox entries, in plan order; a failed render is a
+ * problem of its trigger, template and channel, and nothing is decided for it.
+ * @param outcomes one per planned render, in the same order
+ */
+export function complete(planned: DecisionPlan, outcomes: readonly RenderOutcome[], input: Pick<PlanInput, 'appUid' | 'now' | 'initiator'>): Decision {
+  const { renders, ...rest } = planned;
+  const decision: Decision = { ...rest, problems: [...rest.problems], newEntries: [] };
+  const nowMs = input.now.getTime();
+  renders.forEach((render, index) => {
+    const outcome = outcomes[index];
+    if (!outcome) throw new Error(`no render outcome for ${render.id}`);
+    if (!outcome.ok) {
+      decision.problems.push({ trigger: render.trigger, channel: render.channel, template: render.template, message: errorMessage(outcome.error) });
+      return;
+    }
+    const body: OutgoingMessage = { rendered: outcome.rendered, initiator: input.initiator, idempotencyKey: `${input.appUid}:${render.id}:${nowMs}` };
+    decision.newEntries.push({
+      id: render.id,
+      entry: {
+        channel: render.channel.name,
+        channelNamespace: render.channel.namespace,
+        key: render.key,
+        trigger: render.trigger,
+        template: render.template,
+        body: body as unknown as Record<string, unknown>,
+        attempts: 0,
+        next: 0,
+        decided: nowMs,
+      },
+    });
+  });
+  return decision;
+}
+
+export function plan(input: PlanInput): DecisionPlan {
+  const decision: DecisionPlan = { ledger: input.ledger, renders: [], rearmed: [], rearmPending: [], recorded: [], evaluations: [], evaluationErrors: [], problems: [] };
   const policy = input.firstSight ?? DEFAULT_FIRST_SIGHT;
   const recorded: NotifiedLedger = {};
   // Keys written before conditions had names are read as the condition at their index.
@@ -88,7 +158,6 @@ export function decide(input: DecisionInput): Decision {
     byTrigger.set(route.trigger, list);
   }
   const pendingKeys = new Set(Object.values(input.outbox).map(outboxKey));
-  const nowMs = input.now.getTime();
   const notifiedAt = (trigger: string) => lastNotified(ledger, input.outbox, trigger);
 
   for (const [triggerName, channels] of byTrigger) {
@@ -152,29 +221,7 @@ export function decide(input: DecisionInput): Decision {
             notificationType: 'dingtalk',
             initiator: input.initiator,
           };
-          let rendered: RenderedNotification;
-          try {
-            rendered = input.render(template, context);
-          } catch (error) {
-            decision.problems.push({ trigger: triggerName, channel, template, message: errorMessage(error) });
-            continue;
-          }
-          const id = outboxId(key, template);
-          const body: OutgoingMessage = { rendered, initiator: input.initiator, idempotencyKey: `${input.appUid}:${id}:${nowMs}` };
-          decision.newEntries.push({
-            id,
-            entry: {
-              channel: channel.name,
-              channelNamespace: channel.namespace,
-              key,
-              trigger: triggerName,
-              template,
-              body: body as unknown as Record<string, unknown>,
-              attempts: 0,
-              next: 0,
-              decided: nowMs,
-            },
-          });
+          decision.renders.push({ id: outboxId(key, template), key, trigger: triggerName, channel, template, context });
         }
         pendingKeys.add(key);
       }

@@ -22,6 +22,7 @@ import { AppReconciler, appKeyOf, type Application } from './app-reconciler.js';
 import { ConfigReconciler } from './config-reconciler.js';
 import { Delivery } from './delivery.js';
 import { MailStore } from './mail-store.js';
+import { TemplateRenderer } from './rendering.js';
 import { WorkQueue } from './queue.js';
 import { ConfigStore } from './store.js';
 
@@ -53,6 +54,7 @@ export class Operator {
   private readonly mail: MailStore;
   private readonly delivery: Delivery;
   private readonly apps: AppReconciler;
+  private readonly renderer: TemplateRenderer;
   private readonly configReconciler: ConfigReconciler;
   private readonly elector: LeaderElector | undefined;
   private readonly context: ContextSource;
@@ -88,7 +90,9 @@ export class Operator {
       involvedFor: (appKey) => this.apps.involvedFor(appKey),
       channelStatusChanged: (namespace, name) => this.configQueue.add(`DingTalkChannel/${namespace}/${name}`),
     });
+    this.renderer = new TemplateRenderer({ store: this.store, controlNamespace: config.controlNamespace, limits: config.render, events: this.events, log, statusChanged: (namespace, name) => this.configQueue.addAfter(`NotificationTemplate/${namespace}/${name}`, 1000) });
     this.apps = new AppReconciler({
+      renderer: this.renderer,
       getApp: (namespace, name) => this.getApp(namespace, name),
       store: this.store,
       mail: this.mail,
@@ -348,6 +352,7 @@ export class Operator {
     this.ports.health = health.port;
     this.ports.metrics = metricsServer.port;
 
+    this.renderer.start();
     this.createInformers();
     for (const informer of this.appInformers) informer.start();
     for (const informers of this.heraldInformers.values()) for (const informer of informers) informer.start();
@@ -452,6 +457,7 @@ export class Operator {
     this.webhookSecrets?.stop();
     this.context.stop();
     await Promise.all(this.servers.map((server) => server.close()));
+    await this.renderer.stop();
   }
 }
 

@@ -26,7 +26,11 @@ export interface TemplateEntry {
   generation: number | undefined;
   compiled?: CompiledTemplate;
   problem?: Problem;
+  /** The last render stopped by a budget, for status.lastBudgetFailure (this generation only). */
+  lastBudgetFailure?: TemplateBudgetFailure;
 }
+
+export type TemplateBudgetFailure = NonNullable<NonNullable<NotificationTemplate['status']>['lastBudgetFailure']>;
 
 export interface ChannelEntry {
   object: DingTalkChannel;

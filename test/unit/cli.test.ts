@@ -166,6 +166,19 @@ test('template notify: a template that fails to render for this Application exit
   t.regex(result.stderr, /^herald: NotificationTemplate argocd\/bad-render does not render for this Application: dingtalk\.text: Unable to call `app\["metadata"\]\["name"\]`, which is not a function$/m);
 });
 
+test('template notify renders under the controller\'s budgets: output past the cap and a render past the deadline exit 1 with the budget', async (t) => {
+  const hostile = tempFile('template.yaml', [
+    { apiVersion: 'herald.gitops.dev/v1alpha1', kind: 'NotificationTemplate', metadata: { name: 'wide' }, spec: { message: '{{ "x" | indent(1000000000) }}' } },
+    { apiVersion: 'herald.gitops.dev/v1alpha1', kind: 'NotificationTemplate', metadata: { name: 'slow' }, spec: { message: '{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}' } },
+  ]);
+  const wide = await runHerald(['template', 'notify', 'wide', 'guestbook', '--stdout', '-f', GUESTBOOK, '-f', hostile, '--template-max-output-bytes', '2048']);
+  t.is(wide.code, 1, wide.output);
+  t.regex(wide.stderr, /^herald: NotificationTemplate argocd\/wide does not render for this Application: RenderOutputLimit: message: the rendered text passed 2048 bytes and was stopped \(--template-max-output-bytes\)$/m);
+  const slow = await runHerald(['template', 'notify', 'slow', 'guestbook', '--stdout', '-f', GUESTBOOK, '-f', hostile], { env: { HERALD_TEMPLATE_RENDER_TIMEOUT: '300' } });
+  t.is(slow.code, 1, slow.output);
+  t.regex(slow.stderr, /^herald: NotificationTemplate argocd\/slow does not render for this Application: RenderTimeLimit: rendering took longer than 300 ms and was stopped \(--template-render-timeout\)$/m);
+});
+
 test('trigger run offline: a missing field is "not fired (missing field)", an evaluation error exits 1 with the message', async (t) => {
   const neverSynced = appFile({ phase: null });
   const missing = await runHerald(['trigger', 'run', 'on-sync-succeeded', 'guestbook', '-f', SAMPLES, '-f', neverSynced]);
