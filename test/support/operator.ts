@@ -11,6 +11,7 @@ import { testCluster } from './cluster.js';
 import { waitFor } from './wait.js';
 
 interface ManagerContainer {
+  args?: string[];
   env?: Array<{ name: string; value?: string }>;
   resources?: { limits?: { memory?: string } };
 }
