@@ -55,7 +55,7 @@ export const renderFlags: readonly FlagSpec[] = [
   { name: 'template-render-timeout', value: 'MS', env: 'HERALD_TEMPLATE_RENDER_TIMEOUT', default: String(DEFAULT_RENDER_LIMITS.timeoutMs), help: 'Milliseconds one template render may take; a longer one is stopped (its render process killed and replaced) and that message fails with RenderTimeLimit' },
   { name: 'template-render-memory', value: 'MIB', env: 'HERALD_TEMPLATE_RENDER_MEMORY', default: String(DEFAULT_RENDER_LIMITS.memoryMiB), help: 'Heap (MiB) of each render process; a render that needs more fails with RenderMemoryLimit' },
   { name: 'template-max-output-bytes', value: 'BYTES', env: 'HERALD_TEMPLATE_MAX_OUTPUT_BYTES', default: String(DEFAULT_RENDER_LIMITS.maxOutputBytes), help: 'Bytes the rendered fields of one message may add up to; past it the render stops with RenderOutputLimit' },
-  { name: 'template-render-processes', value: 'N', env: 'HERALD_TEMPLATE_RENDER_PROCESSES', default: String(DEFAULT_RENDER_LIMITS.processes), help: "Render processes; one namespace's templates use at most N-1 of them at once" },
+  { name: 'template-render-processes', value: 'N', env: 'HERALD_TEMPLATE_RENDER_PROCESSES', default: String(DEFAULT_RENDER_LIMITS.processes), help: "Render processes (at least 2); the renders for one namespace's Applications use at most N-1 of them at once" },
 ];
 
 /** The render budgets from parsed flags (controller or CLI). */

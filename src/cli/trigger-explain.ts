@@ -4,10 +4,11 @@
 import { ANNOTATIONS } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate } from '../api/generated.js';
 import { isFresh, type Application } from '../controller/app-reconciler.js';
-import { decide } from '../controller/engine.js';
+import { complete, plan, type Decision, type RenderOutcome } from '../controller/engine.js';
 import { isFirstSightKey, lastNotified, ledgerKey, migrateLedger, migrateLedgerKey, parseLedgerKey, parseNotified, parseOutbox, RECORDED_AT_FIRST_SIGHT, type NotifiedLedger, type Outbox } from '../controller/ledger.js';
 import { resolveScoped, routesFor, type NamespacedLookup, type ObjectRef } from '../controller/routing.js';
-import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate } from '../templates/index.js';
+import type { NotificationTemplateSpec } from '../api/generated.js';
+import { compileTemplate, formatTemplateErrors, initiatorOf, renderTemplate, type RenderedNotification, type TemplateContext } from '../templates/index.js';
 import { evaluateTrigger, type CompiledTrigger, type ConditionOutcome } from '../triggers/index.js';
 
 export interface ExplainInput {
@@ -22,6 +23,8 @@ export interface ExplainInput {
   channel?: ObjectRef;
   context: Record<string, string>;
   now: Date;
+  /** Renders a template as the operator does (render processes, budgets); default: in this process, output cap only. */
+  render?: (spec: NotificationTemplateSpec, context: TemplateContext) => Promise<RenderedNotification>;
 }
 
 export type ChannelVerdict =
@@ -74,7 +77,7 @@ export interface TriggerExplanation {
   waitingForArgo: boolean;
 }
 
-export function explainTrigger(input: ExplainInput): TriggerExplanation {
+export async function explainTrigger(input: ExplainInput): Promise<TriggerExplanation> {
   const { app, triggerName } = input;
   const appNamespace = app.metadata.namespace!;
   const annotations = app.metadata.annotations ?? {};
@@ -89,8 +92,8 @@ export function explainTrigger(input: ExplainInput): TriggerExplanation {
   const routing = routesFor({ namespace: appNamespace, labels: app.metadata.labels, annotations }, input.controlNamespace, input.channels);
   const channels = input.channel ? [input.channel] : routing.routes.filter((route) => route.trigger === triggerName).map((route) => route.channel);
 
-  // The operator's decision, for exactly these channels.
-  const decision = decide({
+  // The operator's decision, for exactly these channels; rendered as the operator renders (input.render).
+  const planInput = {
     app: app as unknown as Record<string, any>,
     appUid: app.metadata.uid ?? `${appNamespace}/${app.metadata.name}`,
     now: input.now,
@@ -100,14 +103,24 @@ export function explainTrigger(input: ExplainInput): TriggerExplanation {
     ledger,
     outbox,
     trigger: () => ({ ref: input.triggerRef, compiled: input.compiled }),
-    render: (templateName, context) => {
-      const ref = resolveScoped(input.templates, appNamespace, input.controlNamespace, templateName);
-      if (!ref) throw new Error(`no NotificationTemplate "${templateName}" in namespace ${appNamespace}${appNamespace === input.controlNamespace ? '' : ` or ${input.controlNamespace}`}`);
-      const compiled = compileTemplate(input.templates.get(ref.namespace, ref.name)!.spec);
-      if (!compiled.ok) throw new Error(`NotificationTemplate ${ref.namespace}/${ref.name} does not compile: ${formatTemplateErrors(compiled.errors)}`);
-      return renderTemplate(compiled.template, context);
-    },
-  });
+  };
+  const planned = plan(planInput);
+  const render = input.render ?? (async (spec: NotificationTemplateSpec, context: TemplateContext) => renderInProcess(spec, context));
+  const outcomes = await Promise.all(
+    planned.renders.map(async (planned): Promise<RenderOutcome> => {
+      try {
+        const ref = resolveScoped(input.templates, appNamespace, input.controlNamespace, planned.template);
+        if (!ref) throw new Error(`no NotificationTemplate "${planned.template}" in namespace ${appNamespace}${appNamespace === input.controlNamespace ? '' : ` or ${input.controlNamespace}`}`);
+        const spec = input.templates.get(ref.namespace, ref.name)!.spec;
+        const compiled = compileTemplate(spec);
+        if (!compiled.ok) throw new Error(`NotificationTemplate ${ref.namespace}/${ref.name} does not compile: ${formatTemplateErrors(compiled.errors)}`);
+        return { ok: true, rendered: await render(spec, planned.context) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
+  const decision = complete(planned, outcomes, planInput);
 
   // The same lookup the engine hands to notified().
   const notifiedAt = (trigger: string) => lastNotified(ledger, outbox, trigger);
@@ -156,7 +169,7 @@ function verdictFor(
   hasOncePer: boolean,
   key: string,
   channel: ObjectRef,
-  decision: ReturnType<typeof decide>,
+  decision: Decision,
   ledger: NotifiedLedger,
   pending: Map<string, Outbox[string]>,
 ): ChannelVerdict {
@@ -246,4 +259,11 @@ export function formatExplanation(explanation: TriggerExplanation, header: strin
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Renders in this process, with the output cap only (callers without render processes). */
+function renderInProcess(spec: NotificationTemplateSpec, context: TemplateContext): RenderedNotification {
+  const compiled = compileTemplate(spec);
+  if (!compiled.ok) throw new Error(formatTemplateErrors(compiled.errors));
+  return renderTemplate(compiled.template, context);
 }

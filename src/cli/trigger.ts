@@ -3,6 +3,8 @@
 // what the operator would do and why (fired, missing field, suppressed by the ledger).
 import { formatTriggerErrors, compileTrigger } from '../triggers/index.js';
 import { maskSecrets } from '../secrets.js';
+import { renderFlags, renderLimitsOf } from '../config.js';
+import { RenderPool } from '../sandbox/pool.js';
 import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
 import { cliContext, cliContextOverrides, contextFlags, explainContextLines } from './context.js';
 import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
@@ -13,6 +15,8 @@ const flags: FlagSpec[] = [
   { name: 'now', value: 'TIME', help: 'RFC 3339 time that now() returns (default: the current time)' },
   ...contextFlags,
   ...sourceFlags,
+  // The controller's budgets, so that a template over one fails here as it does there.
+  ...renderFlags.filter((flag) => flag.name !== 'template-render-processes'),
 ];
 
 export const triggerHelp = `Usage: herald trigger run TRIGGER APP [flags]
@@ -70,7 +74,10 @@ export async function triggerRun(argv: string[]): Promise<number> {
   const channelName = args.one('channel');
   const channel = channelName ? resolveInScope(workspace.resources.channels, workspace, 'DingTalkChannel', channelName) : undefined;
 
-  const explanation = explainTrigger({
+  // Templates render as in the operator: in a render process, under the same budgets.
+  const limits = renderLimitsOf((name) => (name === 'template-render-processes' ? '1' : args.one(name) ?? ''), 1);
+  let pool: RenderPool | undefined;
+  const explanation = await explainTrigger({
     app: workspace.app,
     triggerName,
     triggerRef: { namespace: trigger.namespace, name: trigger.name },
@@ -81,7 +88,8 @@ export async function triggerRun(argv: string[]): Promise<number> {
     ...(channel ? { channel: { namespace: channel.namespace, name: channel.name } } : {}),
     context: context.values,
     now,
-  });
+    render: (spec, templateContext) => (pool ??= new RenderPool({ limits })).render({ group: 'cli', spec, context: templateContext }),
+  }).finally(() => pool?.stop());
   const status = workspace.app.status ?? {};
   const header = [
     `NotificationTrigger ${trigger.namespace}/${trigger.name}${trigger.object.spec.description ? `: ${trigger.object.spec.description.trim()}` : ''}`,

@@ -1,13 +1,13 @@
 // Template rendering for the controller: every render runs in the render pool
-// (src/sandbox/), under the time, memory and output budgets, with one namespace using
-// at most processes-1 render processes at once. A render that goes over a budget fails
+// (src/sandbox/), under the time, memory and output budgets, with one namespace's
+// Applications using at most processes-1 render processes at once. A render that goes over a budget fails
 // that message only; the template's status.lastBudgetFailure and an Event on the
 // template say what was stopped, and where.
 import { HERALD_GROUP, HERALD_VERSION } from '../api/groups.js';
 import type { EventSink } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import { RenderPool, RenderUnavailableError } from '../sandbox/pool.js';
-import { TemplateBudgetError, type RenderLimits } from '../templates/limits.js';
+import { BudgetReasons, TemplateBudgetError, type RenderLimits } from '../templates/limits.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
 import { TemplateNotUsable } from './errors.js';
 import { resolveScoped, type ObjectRef } from './routing.js';
@@ -38,12 +38,26 @@ export interface TemplateRendererDeps {
 /** Longest message kept in status.lastBudgetFailure (the CRD allows 4096). */
 const MAX_FAILURE_MESSAGE = 1024;
 
+/**
+ * How long a namespace whose renders went over the time or memory budget is held to
+ * processes-1 renders at once: more are refused as transient (the Application is
+ * retried with backoff), so that its Applications do not hold every reconcile worker
+ * while they wait for a render process.
+ */
+const OVERRUN_MEMORY_MS = 60_000;
+
 export class TemplateRenderer {
   private pool: Pick<RenderPool, 'render' | 'stop'> | undefined;
   private readonly now: () => Date;
+  /** Renders in progress (waiting or running) by namespace. */
+  private readonly running = new Map<string, number>();
+  /** When renders for a namespace last went over the time or memory budget. */
+  private readonly overrunAt = new Map<string, number>();
+  private readonly maxRunning: number;
 
   constructor(private readonly deps: TemplateRendererDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.maxRunning = Math.max(1, deps.limits.processes - 1);
   }
 
   /** Starts the render processes (once). */
@@ -75,19 +89,45 @@ export class TemplateRenderer {
     if (!entry.compiled) throw new TemplateNotUsable(`NotificationTemplate ${ref.namespace}/${ref.name} is not Ready: ${entry.problem?.message ?? 'not compiled'}`);
     const pool = this.pool;
     if (!pool) throw new RenderUnavailableError('template rendering is not running');
+    // The Applications' namespace is the unit of fairness: a tenant's templates render
+    // only for its own Applications, and the control namespace's templates for each
+    // namespace count against that namespace.
+    const group = appNamespace;
+    const running = this.running.get(group) ?? 0;
+    if (running >= this.maxRunning && this.overran(group)) {
+      throw new RenderUnavailableError(
+        `renders for namespace ${group} went over their time or memory budget in the last ${OVERRUN_MEMORY_MS / 1000} s; ${running} are in progress, this one is retried later`,
+      );
+    }
     const { object, generation } = entry;
+    this.running.set(group, running + 1);
     try {
       return await pool.render({
-        // The template's namespace is its author: the unit of fairness.
-        group: ref.namespace,
+        group,
         key: `${ref.namespace}/${ref.name}/${object.metadata.uid ?? ''}@${generation ?? 0}`,
         spec: object.spec,
         context,
       });
     } catch (error) {
-      if (error instanceof TemplateBudgetError) this.reportBudget(ref, generation, error, site);
+      if (error instanceof TemplateBudgetError) {
+        if (error.reason !== BudgetReasons.output) this.overrunAt.set(group, Date.now());
+        this.reportBudget(ref, generation, error, site);
+      }
       throw error;
+    } finally {
+      const left = (this.running.get(group) ?? 1) - 1;
+      if (left <= 0) this.running.delete(group);
+      else this.running.set(group, left);
     }
+  }
+
+  /** Whether renders for the namespace ran into the deadline or the heap limit lately. */
+  private overran(group: string): boolean {
+    const at = this.overrunAt.get(group);
+    if (at === undefined) return false;
+    if (Date.now() - at <= OVERRUN_MEMORY_MS) return true;
+    this.overrunAt.delete(group);
+    return false;
   }
 
   private reportBudget(ref: ObjectRef, generation: number | undefined, error: TemplateBudgetError, site: RenderSite): void {

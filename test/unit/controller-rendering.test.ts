@@ -19,7 +19,7 @@ const context: TemplateContext = {
 };
 const site = { app: 'shop/checkout', trigger: 'on-deployed', channel: { namespace: 'shop', name: 'ops' } };
 
-function setup(message: string, pool?: (job: RenderJob) => Promise<never>) {
+function setup(message: string, pool?: (job: RenderJob) => Promise<never>, timeoutMs = 10_000) {
   const store = new ConfigStore();
   const object: NotificationTemplate = { apiVersion: 'herald.gitops.dev/v1alpha1', kind: 'NotificationTemplate', metadata: { name: 'hello', namespace: 'shop', uid: 'u1', generation: 3 }, spec: { message } };
   const compiled = compileTemplate(object.spec);
@@ -31,7 +31,7 @@ function setup(message: string, pool?: (job: RenderJob) => Promise<never>) {
   const renderer = new TemplateRenderer({
     store,
     controlNamespace: 'argocd',
-    limits: { ...DEFAULT_RENDER_LIMITS, timeoutMs: 300, processes: 2 },
+    limits: { ...DEFAULT_RENDER_LIMITS, timeoutMs, processes: 2 },
     events: { record: (object, type, reason, text) => events.push({ object, type, reason, message: text }) },
     log: createLogger('error'),
     statusChanged: (namespace, name) => changed.push(`${namespace}/${name}`),
@@ -51,7 +51,7 @@ function setup(message: string, pool?: (job: RenderJob) => Promise<never>) {
   return { store, renderer, events, changed, jobs };
 }
 
-test('a render runs in a render process, grouped by the template\'s namespace and keyed by its uid and generation', async (t) => {
+test('a render runs in a render process, grouped by the Application\'s namespace and keyed by the template\'s uid and generation', async (t) => {
   const { renderer } = setup('hello {{ app.metadata.name }}');
   await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: RenderUnavailableError }, 'not started: transient, never rendered in the operator');
   renderer.start();
@@ -63,8 +63,31 @@ test('a render runs in a render process, grouped by the template\'s namespace an
   t.like(fake.jobs[0], { group: 'shop', key: 'shop/hello/u1@3' });
 });
 
+test('a namespace whose renders overran the deadline may have processes-1 renders in progress; more are transient, other namespaces unaffected', async (t) => {
+  const hanging: Array<(value: never) => void> = [];
+  let fail = true;
+  const { renderer, store } = setup('x', () => {
+    if (fail) {
+      fail = false;
+      return Promise.reject(new TemplateBudgetError('RenderTimeLimit', 'stopped'));
+    }
+    return new Promise<never>((resolve) => hanging.push(resolve));
+  });
+  // The control namespace's template, used by two namespaces: each counts for itself.
+  store.templates.set('argocd', 'shared', store.templates.get('shop', 'hello')!);
+  renderer.start();
+  await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: TemplateBudgetError });
+  const first = renderer.render('shop', 'hello', context, site);
+  await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: RenderUnavailableError, message: /^renders for namespace shop went over their time or memory budget in the last 60 s; 1 are in progress/ });
+  const elsewhere = renderer.render('team-b', 'shared', context, { ...site, app: 'team-b/app' });
+  t.is(hanging.length, 2, 'another namespace renders meanwhile');
+  for (const resolve of hanging) resolve({ message: 'ok' } as never);
+  t.deepEqual(await first, { message: 'ok' });
+  t.deepEqual(await elsewhere, { message: 'ok' });
+});
+
 test('a render over its time budget fails that message and sets lastBudgetFailure and an Event on the template', async (t) => {
-  const { renderer, store, events, changed } = setup('{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}');
+  const { renderer, store, events, changed } = setup('{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}', undefined, 300);
   renderer.start();
   t.teardown(() => renderer.stop());
   const error = await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: TemplateBudgetError });
