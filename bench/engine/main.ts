@@ -30,7 +30,7 @@ import { startBenchCluster } from '../lib/controlplane.js';
 import { printSummary, summariseProfile, type ProfileSummary } from '../lib/cpuprofile.js';
 import type { BenchOperator } from '../lib/operator.js';
 import { inParallel, withRetry } from '../lib/pool.js';
-import { cpuSeconds, machineCpu, memory, ProcessSampler } from '../lib/proc.js';
+import { cpuSeconds, machineCpu, memory, ProcessSampler, treeCpuSeconds } from '../lib/proc.js';
 import { machine, ms, printJson, printer, seconds, verdict } from '../lib/report.js';
 import { round } from '../lib/stats.js';
 import { appName, benchApp, revisionFor, type AppState } from './apps.js';
@@ -176,7 +176,7 @@ async function main(): Promise<number> {
     const idleAt = await operator.waitIdle(ready.at, 2000);
     const metricsUrl = `http://127.0.0.1:${operator.ports.metrics}/metrics`;
     const scrape = async (): Promise<Sample[]> => parseExposition(await (await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) })).text());
-    const coldCpu = cpuSeconds(operator.pid);
+    const coldCpu = treeCpuSeconds(operator.pid);
     const coldMem = memory(operator.pid);
     const coldFigures = target.coldFigures(await scrape(), operator);
     const coldEndMono = epochToMonoUs(idleAt);
@@ -254,7 +254,7 @@ async function main(): Promise<number> {
     if (options.phases.includes('churn')) {
       const from = robot.requests.length;
       sampler.takeMaxRss();
-      const cpu0 = cpuSeconds(operator.pid);
+      const cpu0 = treeCpuSeconds(operator.pid);
       const cp0 = cpCpu();
       const machine0 = machineCpu();
       const self0 = process.cpuUsage();
@@ -267,7 +267,7 @@ async function main(): Promise<number> {
       const expected = run.changes.filter((c) => !c.error);
       await waitUntil(() => deliveredCount(expected, from)() >= expected.length, 600_000, 60_000, deliveredCount(expected, from));
       const idle = await operator.waitIdle(lastArrival(expected, from), 2000);
-      const cpu = cpuSeconds(operator.pid) - cpu0;
+      const cpu = treeCpuSeconds(operator.pid) - cpu0;
       const cpSeconds = cpCpu() - cp0;
       const machine1 = machineCpu();
       const self = process.cpuUsage(self0);
@@ -325,7 +325,7 @@ async function main(): Promise<number> {
       print(`mass sync: ${toReset.length} of the ${targets.length} apps put back to their last notified state first (${resetMessages} messages, expected 0)`);
       sampler.takeMaxRss();
       const from = robot.requests.length;
-      const cpu0 = cpuSeconds(operator.pid);
+      const cpu0 = treeCpuSeconds(operator.pid);
       const cp0 = cpCpu();
       const writes0 = await scrapeApiserverWrites(cp);
       const bench0 = benchWrites;
@@ -349,7 +349,7 @@ async function main(): Promise<number> {
       const idle = await operator.waitIdle(lastArrival(expected, from), 2000);
       const delivery = match(expected, robot.requests, from);
       showLost(expected, from);
-      const cpu = cpuSeconds(operator.pid) - cpu0;
+      const cpu = treeCpuSeconds(operator.pid) - cpu0;
       const massPeaks = peaks(start, idle);
       const massSplit = split(expected, robot.requests, from, target.decisions(operator.records), ns);
       const writes = await operatorWrites(writes0, bench0);
@@ -409,10 +409,10 @@ async function main(): Promise<number> {
       print(`capacity: sustained ${formatCapacity(capacity)} (${capacity.limitedBy === 'backlog' ? `the backlog grew at ${capacity.firstFailedRate}/s` : capacity.limitedBy === 'load generator' ? `the load generator fell short at ${capacity.firstFailedRate}/s` : 'every step was sustained'})${note}`);
     }
 
-    const scrapeStart = cpuSeconds(operator.pid);
+    const scrapeStart = treeCpuSeconds(operator.pid);
     const scrapeWall = Date.now();
     for (let i = 0; i < 5; i++) await scrape();
-    const scrapeCost = { cpuMs: Math.round(((cpuSeconds(operator.pid) - scrapeStart) * 1000) / 5), wallMs: Math.round((Date.now() - scrapeWall) / 5) };
+    const scrapeCost = { cpuMs: Math.round(((treeCpuSeconds(operator.pid) - scrapeStart) * 1000) / 5), wallMs: Math.round((Date.now() - scrapeWall) / 5) };
     print(`one /metrics scrape costs the operator about ${scrapeCost.cpuMs} ms of CPU (${scrapeCost.wallMs} ms to answer); not scraped during the runs`);
 
     const finalPeak = memory(operator.pid).peakRssMiB;

@@ -1,7 +1,7 @@
 // Resource figures of a running process from Linux /proc: CPU seconds (utime+stime)
 // and resident memory (current VmRSS, peak VmHWM). Linux only, like the benches.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 
@@ -25,6 +25,34 @@ export function cpuSeconds(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / clockTicks();
+}
+
+/**
+ * CPU seconds of the process and every process it started: its own utime+stime, its
+ * reaped children's (cutime+cstime: render processes that were replaced), and the
+ * live descendants' the same way. herald renders templates in child processes, so its
+ * own figure alone would leave the rendering out.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  const seen = new Set<number>();
+  const visit = (id: number) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime, cutime, cstime: fields 14-17 of stat(5), 11-14 after the command name.
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks();
+      for (const task of readdirSync(`/proc/${id}/task`)) {
+        for (const child of readFileSync(`/proc/${id}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) visit(Number(child));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  };
+  visit(pid);
+  return total;
 }
 
 export interface MemoryFigures {
