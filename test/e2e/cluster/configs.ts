@@ -37,7 +37,11 @@ disabled_plugins = [
   sandbox_image = "${pauseImage}"
   disable_apparmor = true
   enable_selinux = false
-  restrict_oom_score_adj = false
+  # Lowering oom_score_adj needs CAP_SYS_RESOURCE, which a sandboxed root may lack
+  # (here: "write /proc/self/oom_score_adj: permission denied"); then runc fails every
+  # sandbox with "can't get final child's PID from pipe". Restricted, no container gets
+  # a score below containerd's own, as in rootless or nested setups.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

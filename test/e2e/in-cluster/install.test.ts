@@ -44,6 +44,19 @@ const state: {
   webhookSecret: randomBytes(16).toString('hex'),
 };
 
+// A failed step shows what herald and the cluster said: the run's folder (and its logs)
+// goes away with the cluster.
+test.afterEach.always((t) => {
+  if (t.passed) return;
+  const show = (args: string[]) => {
+    const result = kubectl.try(args);
+    t.log(`$ kubectl ${args.join(' ')}\n${(result.stdout + result.stderr).trimEnd().split('\n').slice(-60).join('\n')}`);
+  };
+  show(['get', 'pods', '-A', '-o', 'wide']);
+  show(['get', 'events', '-n', NS, '--sort-by=.lastTimestamp']);
+  show(['logs', '-n', NS, '-l', 'app.kubernetes.io/name=herald', '--all-containers', '--prefix', '--tail=60']);
+});
+
 test.after.always(async () => {
   await state.prometheus?.stop();
   await state.robot?.close();
