@@ -76,3 +76,15 @@ test('the CLI shares the parser: short aliases (grouped too), repeatable values,
   t.throws(() => parseFlags(['-x'], specs), { instanceOf: UsageError, message: "unknown flag -x" });
   t.regex(flagsHelp(specs), /^ {2}-f, --filename FILE\n {8}files \(repeatable\)$/m);
 });
+
+test('first sight: record and 600 s by default; --on-first-sight and its environment twin; anything else is a usage error', (t) => {
+  const defaults = controllerConfig([], {});
+  t.is(defaults.onFirstSight, 'record');
+  t.is(defaults.firstSightWindowSeconds, 600);
+  t.is(controllerConfig(['--on-first-sight=send'], {}).onFirstSight, 'send');
+  t.is(controllerConfig([], { HERALD_ON_FIRST_SIGHT: 'send' }).onFirstSight, 'send');
+  t.is(controllerConfig(['--on-first-sight', 'record'], { HERALD_ON_FIRST_SIGHT: 'send' }).onFirstSight, 'record', 'the flag wins');
+  t.is(controllerConfig([], { HERALD_FIRST_SIGHT_WINDOW: '0' }).firstSightWindowSeconds, 0);
+  t.throws(() => controllerConfig(['--on-first-sight=Send'], {}), { instanceOf: UsageError, message: /--on-first-sight must be record or send, got "Send"/ });
+  t.throws(() => controllerConfig(['--first-sight-window=-1'], {}), { instanceOf: UsageError });
+});
