@@ -48,6 +48,8 @@ export interface Config {
   onFirstSight: FirstSightMode;
   /** A state that began at most this many seconds before herald first saw it is sent anyway. */
   firstSightWindowSeconds: number;
+  /** Seconds a channel sends nothing after DingTalk answered 130101 (DingTalk mutes the robot for 10 minutes). */
+  dingtalkMuteSeconds: number;
 }
 
 /** Template rendering budgets: the controller's and the CLI's (template notify/render, trigger run) alike. */
@@ -94,6 +96,7 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'cel-cost-limit', value: 'UNITS', env: 'HERALD_CEL_COST_LIMIT', default: String(DEFAULT_CEL_LIMITS.costLimit), help: 'Cost one trigger expression may use per evaluation (comprehension steps, regex characters); an expression estimated above it does not compile' },
   { name: 'cel-list-size-estimate', value: 'N', env: 'HERALD_CEL_LIST_SIZE_ESTIMATE', default: String(DEFAULT_CEL_LIMITS.listSizeEstimate), help: 'Elements the compile-time cost estimate assumes for an Application list' },
   { name: 'dingtalk-allowed-hosts', value: 'HOSTS', env: 'HERALD_DINGTALK_ALLOWED_HOSTS', repeatable: true, help: 'More hosts DingTalkChannel URLs may name besides https://oapi.dingtalk.com: host, host:port or host:* (https only), http://host[:port|:*] to allow plain http too; repeatable or comma-separated' },
+  { name: 'dingtalk-mute-seconds', value: 'SECONDS', env: 'HERALD_DINGTALK_MUTE_SECONDS', default: '600', help: 'Seconds a DingTalkChannel sends nothing after DingTalk answered 130101 (DingTalk mutes the robot for 10 minutes); waiting messages are kept and go out, as digests when many, once it ends' },
   { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
   { name: 'on-first-sight', value: 'MODE', env: 'HERALD_ON_FIRST_SIGHT', default: 'record', help: "What herald does with the state an Application is in when it first evaluates a trigger for it and a channel (fresh install, new trigger, subscription or channel): record (write it to the send ledger without sending; only later changes are sent) or send (report the current state too); a trigger's spec.onFirstSight overrides it" },
   { name: 'first-sight-window', value: 'SECONDS', env: 'HERALD_FIRST_SIGHT_WINDOW', default: String(DEFAULT_FIRST_SIGHT_WINDOW_SECONDS), help: "With record: an Application whose state began at most this many seconds before herald first saw it (last operation finished or started, health changed, deleted, or created while herald ran) is news and is sent; 0 records everything" },
@@ -142,6 +145,7 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     onFirstSight: onFirstSight as FirstSightMode,
     firstSightWindowSeconds: integer('first-sight-window', one('first-sight-window'), 0, 7 * 24 * 3600),
     render: renderLimitsOf(one),
+    dingtalkMuteSeconds: integer('dingtalk-mute-seconds', one('dingtalk-mute-seconds'), 1, 86_400),
     cel: Object.freeze({
       costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
       listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),

@@ -74,7 +74,32 @@ export type DingTalkChannelStatus = {
   lastSentTime?: string;
   /** The last delivery error (secrets masked), cleared by the next success. */
   lastError?: string;
-  /** Standard conditions; `Ready` says whether the Secrets exist and are well formed and DingTalk accepts the robot. */
+  /** DingTalk's rolling minute as herald last stored it, so that a restart or a new leader goes on from where the last one stopped instead of sending a full burst again. Written by the leader at most every few seconds while it sends, before a burst (a claim), when DingTalk mutes the robot, and on graceful shutdown. */
+  sendWindow?: {
+    /** Requests made in the last minute, grouped per second. */
+    sends?: Array<{
+      /** The start of that second. */
+      at: string;
+      /** Requests answered in that second. */
+      count: number;
+    }>;
+    /** Requests the leader may make, before `until`, without writing this record again. A new process counts them as made. */
+    claim?: {
+      /** Requests claimed. */
+      slots: number;
+      /** When the claim ends. */
+      until: string;
+    };
+    /** DingTalk answered 130101 (too many messages): nothing is sent to the robot before this time (--dingtalk-mute-seconds after the answer); waiting messages are kept. */
+    mutedUntil?: string;
+    /** When DingTalk last accepted a message, as far as this record knows. */
+    lastSentTime?: string;
+    /** True when written by a leader that had stopped sending (graceful shutdown): nothing is missing. Otherwise a new process assumes a few more requests than recorded. */
+    complete?: boolean;
+    /** When the record was written. */
+    updatedTime?: string;
+  };
+  /** Standard conditions. `Ready` says whether the Secrets exist and are well formed and DingTalk accepts the robot; `RateLimited` is True (reason Muted, the end time in the message) while DingTalk has muted the robot after errcode 130101, False (reason Accepting) otherwise. */
   conditions?: Array<{
     /** Type of condition, for example Ready. */
     type: string;

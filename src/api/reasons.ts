@@ -1,5 +1,7 @@
 // Condition types and reasons herald writes on its resources' status.
 export const READY = 'Ready';
+/** DingTalkChannel: True while DingTalk has muted the robot (errcode 130101). */
+export const RATE_LIMITED = 'RateLimited';
 
 export const Reasons = {
   Ready: 'Ready',
@@ -12,6 +14,10 @@ export const Reasons = {
   Unsupported: 'Unsupported',
   InvalidToken: 'InvalidToken',
   RobotRejected: 'RobotRejected',
+  /** RateLimited=True: DingTalk answered 130101; nothing is sent until the time in the message. */
+  Muted: 'Muted',
+  /** RateLimited=False: the robot takes messages (within spec.rateLimit.perMinute). */
+  Accepting: 'Accepting',
 } as const;
 
 export const EventReasons = {

@@ -15,6 +15,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { compileTemplate, formatTemplateErrors } from '../templates/index.js';
 import { compileTrigger, formatTriggerErrors, type CelLimits } from '../triggers/index.js';
 import { conditionsEqual, findCondition, setCondition, type Condition } from './conditions.js';
+import { rateLimitedCondition } from './channel-conditions.js';
 import type { ChannelEntry, ConfigStore, Problem } from './store.js';
 
 export interface ConfigSources {
@@ -42,6 +43,11 @@ export interface ConfigReconcilerDeps {
   allowedHosts?: HostAllowList;
   /** Bounds of trigger expressions (default: DEFAULT_CEL_LIMITS). */
   celLimits?: Readonly<CelLimits>;
+  /** How long DingTalk's 130101 mutes a channel (--dingtalk-mute-seconds), for the channel's error messages. */
+  muteMs?: number;
+  /** Reconcile this channel again after `ms` (its RateLimited condition ends then). */
+  recheckChannel?: (namespace: string, name: string, ms: number) => void;
+  now?: () => number;
 }
 
 function readyCondition(problem: Problem | undefined, generation: number | undefined, message: string): Omit<Condition, 'lastTransitionTime'> {
@@ -127,7 +133,7 @@ export class ConfigReconciler {
   }
 
   /** Asks the channel registry for the channel's sender; the fingerprint covers the spec and every Secret it read. */
-  private async resolveChannel(object: DingTalkChannel): Promise<Omit<ChannelEntry, 'deliveryProblem' | 'lastSentTime' | 'lastError'>> {
+  private async resolveChannel(object: DingTalkChannel): Promise<Omit<ChannelEntry, 'deliveryProblem' | 'lastSentTime' | 'lastError' | 'mutedUntil'>> {
     const namespace = object.metadata.namespace!;
     const versions: string[] = [String(object.metadata.generation ?? 0)];
     const readSecret = (name: string) => {
@@ -139,7 +145,7 @@ export class ConfigReconciler {
       namespace,
       spec: object.spec,
       readSecret,
-      options: { timeoutMs: this.deps.channelTimeoutMs, allowedHosts: this.deps.allowedHosts ?? DEFAULT_ALLOWED_HOSTS },
+      options: { timeoutMs: this.deps.channelTimeoutMs, allowedHosts: this.deps.allowedHosts ?? DEFAULT_ALLOWED_HOSTS, throttledRetryMs: this.deps.muteMs },
     });
     const base = { object, perMinute: object.spec.rateLimit?.perMinute ?? 20, fingerprint: versions.join('|') };
     return resolution.ok ? { ...base, channel: resolution.channel } : { ...base, problem: { reason: resolution.problem.reason, message: resolution.problem.message } };
@@ -163,6 +169,7 @@ export class ConfigReconciler {
         ...resolved,
         lastSentTime: previous?.lastSentTime ?? object.status?.lastSentTime,
         lastError: previous?.lastError ?? object.status?.lastError,
+        mutedUntil: previous?.mutedUntil,
       };
       store.channels.set(namespace, name, entry);
       const subscriptionsChanged = JSON.stringify(previous?.object.spec.subscriptions) !== JSON.stringify(object.spec.subscriptions);
@@ -174,7 +181,10 @@ export class ConfigReconciler {
     const extra: Record<string, unknown> = {};
     if (entry.lastSentTime) extra.lastSentTime = entry.lastSentTime;
     extra.lastError = entry.lastError ?? null;
-    await this.publish('DingTalkChannel', object, problem, 'Secrets found and well formed', extra);
+    const now = (this.deps.now ?? Date.now)();
+    const rateLimited = rateLimitedCondition(entry, object.status?.sendWindow, object.metadata.generation, now);
+    if (rateLimited.endsInMs !== undefined) this.deps.recheckChannel?.(namespace, name, rateLimited.endsInMs + 500);
+    await this.publish('DingTalkChannel', object, problem, 'Secrets found and well formed', extra, [rateLimited.condition]);
   }
 
   /** A deleted resource leaves the store and the metrics; the apps it reached are re-evaluated. */
@@ -193,12 +203,14 @@ export class ConfigReconciler {
     problem: Problem | undefined,
     okMessage: string,
     extra: Record<string, unknown>,
+    more: Array<Omit<Condition, 'lastTransitionTime'>> = [],
   ): Promise<void> {
     const { namespace, name, generation } = object.metadata as { namespace: string; name: string; generation?: number };
     this.deps.metrics.resourceReady.set({ kind, namespace, name }, problem ? 0 : 1);
     if (!this.deps.isLeader()) return;
     const current = (object.status?.conditions ?? []) as Condition[];
-    const conditions = setCondition(current, readyCondition(problem, generation, okMessage), new Date());
+    const at = new Date();
+    const conditions = more.reduce((list, condition) => setCondition(list, condition, at), setCondition(current, readyCondition(problem, generation, okMessage), at));
     const before = findCondition(current, READY);
     const after = findCondition(conditions, READY)!;
     const status: Record<string, unknown> = { observedGeneration: generation, conditions, ...extra };

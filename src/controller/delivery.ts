@@ -1,7 +1,9 @@
 // What happens around a channel's answer: one dispatcher per channel sends the
 // outbox entries it is given; each outcome becomes an outbox.ts transition handed to
 // the MailStore (which makes a channel wait seconds at most), plus metrics, Events and the
-// channel's lastSentTime/lastError. Only the leader delivers (start/stop).
+// channel's lastSentTime/lastError. Only the leader delivers (start/stop). Each
+// dispatcher's rate window is rebuilt from the channel's status.sendWindow and stored
+// there; a 130101 from DingTalk mutes the channel (RateLimited condition, written at once).
 import { EventReasons } from '../api/reasons.js';
 import type { EventSink, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,6 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { ChannelDispatcher, type DispatchItem } from './dispatcher.js';
 import type { Outbox, OutboxEntry } from './ledger.js';
 import type { MailStore } from './mail-store.js';
+import { rebuildWindow, type SendWindowRecord } from './send-window.js';
 import { attempted, byDecision, completed, parked, rejected } from './outbox.js';
 import type { ConfigStore } from './store.js';
 
@@ -22,6 +25,10 @@ export interface DeliveryDeps {
   involvedFor: (appKey: string) => InvolvedObject | undefined;
   /** The channel's status (lastSentTime, lastError, delivery problem) should be written again. */
   channelStatusChanged: (namespace: string, name: string) => void;
+  /** Merge-patches the channel's status (status.sendWindow); without it the window is not stored. */
+  writeChannelStatus?: (namespace: string, name: string, status: Record<string, unknown>) => Promise<unknown>;
+  /** How long a 130101 mutes a channel (--dingtalk-mute-seconds). */
+  muteMs?: number;
   now?: () => number;
 }
 
@@ -80,7 +87,20 @@ export class Delivery {
     const key = `${namespace}/${name}`;
     let dispatcher = this.dispatchers.get(key);
     if (!dispatcher) {
-      const { store, log, metrics } = this.deps;
+      const { store, log, metrics, writeChannelStatus } = this.deps;
+      // Start and leadership both create dispatchers anew: the window goes on from the stored record.
+      const stored = store.channels.get(namespace, name);
+      const initial = rebuildWindow(stored?.object.status?.sendWindow, {
+        now: this.now(),
+        perMinute: stored?.perMinute ?? 20,
+        lastSentTime: stored?.object.status?.lastSentTime,
+      });
+      // A merge patch keeps fields it does not mention: what the record no longer holds is removed explicitly.
+      const write = writeChannelStatus
+        ? async (record: SendWindowRecord) => {
+            await writeChannelStatus(namespace, name, { sendWindow: { claim: null, mutedUntil: null, lastSentTime: null, ...record } });
+          }
+        : undefined;
       dispatcher = new ChannelDispatcher(
         key,
         () => {
@@ -96,6 +116,8 @@ export class Delivery {
         },
         metrics,
         log.child({ channel: key }),
+        this.now,
+        { initial, write, muteMs: this.deps.muteMs, muted: (until) => this.muted(namespace, name, until) },
       );
       this.dispatchers.set(key, dispatcher);
     }
@@ -177,6 +199,14 @@ export class Delivery {
     this.lastError(namespace, name, reason, message);
     const now = this.now();
     return this.deps.mail.change(item.appKey, (state) => rejected(state, item.id, now));
+  }
+
+  /** DingTalk answered 130101: the channel shows RateLimited=True until `until` (written now, not coalesced). */
+  private muted(namespace: string, name: string, until: number): void {
+    const entry = this.deps.store.channels.get(namespace, name);
+    if (!entry) return;
+    entry.mutedUntil = Math.max(entry.mutedUntil ?? 0, until);
+    this.deps.channelStatusChanged(namespace, name);
   }
 
   private channelProblem(namespace: string, name: string, problem: { reason: string; message: string } | undefined): void {

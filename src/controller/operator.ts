@@ -89,6 +89,8 @@ export class Operator {
       log,
       involvedFor: (appKey) => this.apps.involvedFor(appKey),
       channelStatusChanged: (namespace, name) => this.configQueue.add(`DingTalkChannel/${namespace}/${name}`),
+      writeChannelStatus: (namespace, name, status) => this.writer.patchHeraldStatus('dingtalkchannels', namespace, name, status),
+      muteMs: config.dingtalkMuteSeconds * 1000,
     });
     this.renderer = new TemplateRenderer({ store: this.store, controlNamespace: config.controlNamespace, limits: config.render, events: this.events, log, statusChanged: (namespace, name) => this.configQueue.addAfter(`NotificationTemplate/${namespace}/${name}`, 1000) });
     this.apps = new AppReconciler({
@@ -128,6 +130,8 @@ export class Operator {
       allowedHosts: config.dingtalkAllowedHosts,
       scopeChanged: (namespace) => this.scopeChanged(namespace),
       channelChanged: (namespace, name) => this.delivery.channelChanged(namespace, name),
+      muteMs: config.dingtalkMuteSeconds * 1000,
+      recheckChannel: (namespace, name, ms) => this.configQueue.addAfter(`DingTalkChannel/${namespace}/${name}`, ms),
     });
     if (config.leaderElection) {
       this.elector = new LeaderElector({

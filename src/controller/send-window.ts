@@ -18,21 +18,10 @@
 // A send is counted from when DingTalk answered (between our request and its answer
 // DingTalk counted it), and held for WINDOW_MS, a little more than DingTalk's minute.
 
-/** status.sendWindow as stored on the DingTalkChannel. */
-export interface SendWindowRecord {
-  /** Sends within the last minute, grouped per second (`at` is the start of that second). */
-  sends?: Array<{ at: string; count: number }>;
-  /** Sends that may be made without another write, until `until`. */
-  claim?: { slots: number; until: string };
-  /** DingTalk answered 130101: nothing is sent to the robot before this time. */
-  mutedUntil?: string;
-  /** When DingTalk last accepted a message, as far as this record knows. */
-  lastSentTime?: string;
-  /** True when written by a process that had stopped sending (graceful shutdown): nothing is missing. */
-  complete?: boolean;
-  /** When the record was written. */
-  updatedTime?: string;
-}
+import type { DingTalkChannelStatus } from '../api/generated.js';
+
+/** status.sendWindow as stored on the DingTalkChannel (crds/ is the source of its shape). */
+export type SendWindowRecord = NonNullable<DingTalkChannelStatus['sendWindow']>;
 
 export interface WindowState {
   /** When each send of the window was counted (ms, ascending). */

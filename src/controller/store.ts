@@ -44,6 +44,8 @@ export interface ChannelEntry {
   deliveryProblem?: Problem & { fingerprint: string };
   lastSentTime?: string;
   lastError?: string;
+  /** DingTalk answered 130101: muted until then (ms), for the RateLimited condition. */
+  mutedUntil?: number;
 }
 
 class Scoped<T> implements NamespacedLookup<T> {

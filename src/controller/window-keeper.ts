@@ -10,6 +10,8 @@ import type { SendWindowRecord, WindowState } from './send-window.js';
 export type WindowWriter = (record: SendWindowRecord) => Promise<void>;
 
 export const WRITE_EVERY_MS = 2000;
+/** At most this many sends per claim (DingTalk's whole minute): a process that dies leaves at most that many counted but unsent. */
+export const CLAIM_MAX_SLOTS = 20;
 
 /** DingTalk mutes a robot this long after a 130101 (--dingtalk-mute-seconds). */
 export const DINGTALK_MUTE_MS = 600_000;
@@ -66,7 +68,7 @@ export class WindowKeeper {
   /** Writes a claim for `planned` sends (at most the free slots); false: it could not, and nothing may go out yet. */
   async claim(planned: number, perMinute: number): Promise<boolean> {
     const now = this.now();
-    const slots = Math.max(1, Math.min(planned, window.freeSlots(this.state, perMinute, now)));
+    const slots = Math.max(1, Math.min(planned, window.freeSlots(this.state, perMinute, now), CLAIM_MAX_SLOTS));
     this.state = window.claim(this.state, slots, now);
     const ok = await this.write(false);
     if (!ok) this.state = { ...this.state, claim: undefined };
