@@ -94,6 +94,13 @@ export interface DingTalkRobotServer {
   removeRobot(token: string): void;
   /** Refuse bodies larger than this many bytes from now on (460101, as DingTalk answers an oversized message). */
   setMaxBodyBytes(bytes: number): void;
+  /**
+   * Mute a robot as DingTalk does after too many messages: every message it would
+   * otherwise accept is answered 130101 for `ms` from now (0 unmutes it).
+   */
+  mute(token: string, ms: number): void;
+  /** When a muted robot takes messages again (ms since the epoch); undefined when it is not muted. */
+  unmutesAt(token: string): number | undefined;
   /** Forget recorded requests and rate-limit history; modes and robots stay. */
   clear(): void;
   /** Wait until `count` messages were accepted (for `token`, or in all); throws with what arrived otherwise. */
@@ -418,6 +425,14 @@ export async function startDingTalkRobot(options: DingTalkRobotServerOptions): P
     },
     setMaxBodyBytes(bytes) {
       maxBodyBytes = bytes;
+    },
+    mute(token, ms) {
+      if (ms > 0) mutedUntil.set(token, now() + ms);
+      else mutedUntil.delete(token);
+    },
+    unmutesAt(token) {
+      const until = mutedUntil.get(token);
+      return until !== undefined && until > now() ? until : undefined;
     },
     clear() {
       requests.length = 0;

@@ -112,6 +112,26 @@ test('rate limit: with muteMs the robot refuses everything for that long after e
   t.is((await post(server, 'muted-robot', text('5'))).json.errcode, 0);
 });
 
+test('mute(token, ms): 130101 for everything that robot would accept, for that long; unmutesAt says until when', async (t) => {
+  const clock = manualClock();
+  const server = await startDingTalkRobot({ robots: [{ token: 'quiet-robot' }, { token: 'other-robot' }], now: clock.now });
+  t.teardown(() => server.close());
+  t.is(server.unmutesAt('quiet-robot'), undefined);
+  server.mute('quiet-robot', 30_000);
+  t.is(server.unmutesAt('quiet-robot'), clock.now() + 30_000);
+  t.deepEqual((await post(server, 'quiet-robot', text('while muted'))).json, ROBOT_ERRORS.sendTooFast);
+  t.is((await post(server, 'other-robot', text('another robot'))).json.errcode, 0, 'only that robot is muted');
+  clock.advance(29_999);
+  t.is((await post(server, 'quiet-robot', text('still muted'))).json.errcode, 130101);
+  clock.advance(1);
+  t.is(server.unmutesAt('quiet-robot'), undefined);
+  t.is((await post(server, 'quiet-robot', text('after the mute'))).json.errcode, 0);
+  server.mute('quiet-robot', 60_000);
+  server.mute('quiet-robot', 0);
+  t.is((await post(server, 'quiet-robot', text('unmuted early'))).json.errcode, 0);
+  t.is(server.accepted('quiet-robot').length, 2, 'refused messages are not accepted');
+});
+
 test('body checks: content type, JSON, size, and the fields each msgtype needs', async (t) => {
   const server = await startDingTalkRobot({ robots: [{ token: 'strict-robot' }] });
   t.teardown(() => server.close());
