@@ -3,6 +3,7 @@
 import test from 'ava';
 import type { Channel } from '../../src/channels/channel.js';
 import { ChannelReasons, ChannelTransientError } from '../../src/channels/errors.js';
+import { rateLimitedCondition } from '../../src/controller/channel-conditions.js';
 import { ChannelDispatcher, type DispatchCallbacks, type DispatchItem } from '../../src/controller/dispatcher.js';
 import type { OutboxEntry } from '../../src/controller/ledger.js';
 import {
@@ -273,4 +274,19 @@ test('a dispatcher muted by 130101 stores the mute, sends nothing until it ends,
   // The refused request still counts in the window (1 of 2): the one free slot carries all four.
   t.deepEqual(sent, ['digest m1,m2,m3,m4']);
   t.true(log.includes('delivered id-1,id-2,id-3,id-4'));
+});
+
+test('RateLimited: True/Muted with the end while muted (by this process or a stored record), False/Accepting otherwise', (t) => {
+  const now = T0;
+  const accepting = rateLimitedCondition({ perMinute: 20 }, undefined, 3, now);
+  t.like(accepting.condition, { type: 'RateLimited', status: 'False', reason: 'Accepting', observedGeneration: 3 });
+  t.is(accepting.endsInMs, undefined);
+  const mine = rateLimitedCondition({ perMinute: 20, mutedUntil: now + 600_000 }, undefined, 3, now);
+  t.like(mine.condition, { status: 'True', reason: 'Muted' });
+  t.regex(mine.condition.message, /until 2026-12-02T02:10:00Z;/);
+  t.is(mine.endsInMs, 600_000);
+  const stored = rateLimitedCondition({ perMinute: 20 }, { mutedUntil: '2026-12-02T02:05:00Z' }, 3, now);
+  t.like(stored.condition, { status: 'True', reason: 'Muted' });
+  t.is(stored.endsInMs, 300_000, "a previous leader's mute holds after a restart");
+  t.like(rateLimitedCondition({ perMinute: 20, mutedUntil: now - 1 }, { mutedUntil: '2026-12-02T01:59:00Z' }, 3, now).condition, { status: 'False', reason: 'Accepting' });
 });
