@@ -39,10 +39,11 @@ export interface TemplateRendererDeps {
 const MAX_FAILURE_MESSAGE = 1024;
 
 /**
- * How long a namespace whose renders went over the time or memory budget is held to
- * processes-1 renders at once: more are refused as transient (the Application is
- * retried with backoff), so that its Applications do not hold every reconcile worker
- * while they wait for a render process.
+ * How long a namespace whose renders went over the time or memory budget is held back:
+ * such namespaces together may have processes-1 renders in progress; more are refused
+ * as transient (the Application is retried with backoff), so that their Applications
+ * neither hold every reconcile worker while they wait for a render process nor, several
+ * hostile namespaces together, every render process.
  */
 const OVERRUN_MEMORY_MS = 60_000;
 
@@ -94,10 +95,14 @@ export class TemplateRenderer {
     // namespace count against that namespace.
     const group = appNamespace;
     const running = this.running.get(group) ?? 0;
-    if (running >= this.maxRunning && this.overran(group)) {
-      throw new RenderUnavailableError(
-        `renders for namespace ${group} went over their time or memory budget in the last ${OVERRUN_MEMORY_MS / 1000} s; ${running} are in progress, this one is retried later`,
-      );
+    if (this.overran(group)) {
+      // Such namespaces together, not only each, keep a process free for the others.
+      const busy = Math.max(running, this.runningOverran());
+      if (busy >= this.maxRunning) {
+        throw new RenderUnavailableError(
+          `renders for namespace ${group} went over their time or memory budget in the last ${OVERRUN_MEMORY_MS / 1000} s; ${busy} renders of such namespaces are in progress (at most ${this.maxRunning}), this one is retried later`,
+        );
+      }
     }
     const { object, generation } = entry;
     this.running.set(group, running + 1);
@@ -119,6 +124,13 @@ export class TemplateRenderer {
       if (left <= 0) this.running.delete(group);
       else this.running.set(group, left);
     }
+  }
+
+  /** Renders in progress for namespaces that overran lately. */
+  private runningOverran(): number {
+    let total = 0;
+    for (const [group, count] of this.running) if (this.overran(group)) total += count;
+    return total;
   }
 
   /** Whether renders for the namespace ran into the deadline or the heap limit lately. */

@@ -78,7 +78,7 @@ test('a namespace whose renders overran the deadline may have processes-1 render
   renderer.start();
   await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: TemplateBudgetError });
   const first = renderer.render('shop', 'hello', context, site);
-  await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: RenderUnavailableError, message: /^renders for namespace shop went over their time or memory budget in the last 60 s; 1 are in progress/ });
+  await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: RenderUnavailableError, message: /^renders for namespace shop went over their time or memory budget in the last 60 s; 1 renders of such namespaces are in progress \(at most 1\), this one is retried later$/ });
   const elsewhere = renderer.render('team-b', 'shared', context, { ...site, app: 'team-b/app' });
   t.is(hanging.length, 2, 'another namespace renders meanwhile');
   for (const resolve of hanging) resolve({ message: 'ok' } as never);
@@ -155,4 +155,29 @@ test('stop() ends the render processes', async (t) => {
   renderer.start();
   await renderer.stop();
   await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: RenderUnavailableError, message: 'template rendering is not running' });
+});
+
+test('namespaces that overran lately share processes-1 renders between them; others are not held back', async (t) => {
+  const hanging: Array<(value: never) => void> = [];
+  const failing = new Set(['team-a', 'team-b']);
+  const { renderer, store } = setup('x', (job) => {
+    if (failing.delete(job.group)) return Promise.reject(new TemplateBudgetError('RenderTimeLimit', 'stopped'));
+    return new Promise<never>((resolve) => hanging.push(resolve));
+  });
+  // A control-namespace template, rendered for three namespaces.
+  store.templates.set('argocd', 'hello', store.templates.get('shop', 'hello')!);
+  renderer.start();
+  const siteIn = (namespace: string) => ({ ...site, app: `${namespace}/app` });
+  await t.throwsAsync(renderer.render('team-a', 'hello', context, siteIn('team-a')), { instanceOf: TemplateBudgetError });
+  await t.throwsAsync(renderer.render('team-b', 'hello', context, siteIn('team-b')), { instanceOf: TemplateBudgetError });
+  const a = renderer.render('team-a', 'hello', context, siteIn('team-a'));
+  await t.throwsAsync(renderer.render('team-b', 'hello', context, siteIn('team-b')), {
+    instanceOf: RenderUnavailableError,
+    message: /^renders for namespace team-b went over .* 1 renders of such namespaces are in progress \(at most 1\), this one is retried later$/,
+  });
+  const shop = renderer.render('shop', 'hello', context, site);
+  t.is(hanging.length, 2, 'team-a and shop render; team-b waits');
+  for (const resolve of hanging) resolve({ message: 'ok' } as never);
+  t.deepEqual(await a, { message: 'ok' });
+  t.deepEqual(await shop, { message: 'ok' });
 });
