@@ -40,7 +40,7 @@ promtool: build ## Provide promtool for the tests (PATH, cache, or extracted fro
 	$(NODE) build/test/support/promtool.js
 
 .PHONY: e2e-binaries
-e2e-binaries: controlplane-binaries ## Find or build kube-controller-manager, kube-scheduler, kube-proxy, kubelet (same module and cache as kube-apiserver)
+e2e-binaries: controlplane-binaries ## Find or build kube-controller-manager, kube-scheduler, kube-proxy, kubelet (same module and cache as kube-apiserver) and prometheus (Kubernetes service discovery)
 	$(NODE) build/test/support/controlplane/cli.js node-binaries
 
 # The image `make image` builds and `make e2e` installs; IMAGE=<registry>/herald:<tag> to push your own.

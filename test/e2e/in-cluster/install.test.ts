@@ -281,12 +281,18 @@ test.serial('with the robot down, the delivery-failure alert goes pending → fi
     t.true(outboxSize('guestbook') > 0, 'the messages still wait in the outbox');
     robot.setMode(state.token, 'ok');
     await waitFor(() => outboxSize('guestbook') === 0, 'the outbox to empty', 180_000);
-    await waitFor(() => timeline.reached(FAILING, 'resolved') && timeline.reached(BACKLOG, 'resolved'), 'the alerts to resolve', 300_000).catch(report);
+    await waitFor(() => timeline.latest(FAILING) === 'resolved' && timeline.latest(BACKLOG) === 'resolved', 'the alerts to resolve', 300_000).catch(report);
   } finally {
     await timeline.stop(watching);
   }
   t.log(timeline.report());
-  t.deepEqual(timeline.states(FAILING), ['pending', 'firing', 'resolved']);
+  // The overlay scales the rule's 15-minute window to 30 s but not herald's 30-s probe of an
+  // unreachable channel, so late in the outage a window can hold no attempt at all (0/0):
+  // the alert may resolve and fire again before the robot returns. What must hold: pending
+  // first, then firing, and resolved at the end.
+  const states = timeline.states(FAILING);
+  t.deepEqual(states.slice(0, 2), ['pending', 'firing']);
+  t.is(states.at(-1), 'resolved');
 });
 
 test.serial('during the same outage, HeraldOutboxBacklog goes pending → firing → resolved', (t) => {

@@ -60,6 +60,11 @@ export class AlertTimeline {
     return this.transitions.some((t) => t.alert === name && t.state === state);
   }
 
+  /** The state seen last (undefined before the first). */
+  latest(name: string): AlertState | undefined {
+    return this.current.get(name);
+  }
+
   states(name: string): AlertState[] {
     return this.transitions.filter((t) => t.alert === name).map((t) => t.state);
   }

@@ -1,6 +1,8 @@
 // The e2e tools are Debian packages (containerd, runc, CNI plugins, buildah, mmdebstrap,
-// prometheus, iptables, ...). A fresh CI machine of this kind has none of them, so every
-// entry point installs what it needs with apt-get: `apt-get update` once, then install.
+// iptables, conntrack). Prometheus is not among them: Debian builds it without Kubernetes
+// service discovery (test/support/controlplane/binaries.ts builds it). A fresh CI machine
+// of this kind has none of them, so every entry point installs what it needs with
+// apt-get: `apt-get update` once, then install.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -57,5 +59,4 @@ export const clusterTools: DebianTool[] = [
   { file: '/usr/lib/cni/bridge', package: 'containernetworking-plugins' },
   { file: '/usr/sbin/iptables', package: 'iptables' },
   { file: '/usr/sbin/conntrack', package: 'conntrack' },
-  { file: '/usr/bin/prometheus', package: 'prometheus' },
 ];

@@ -1,4 +1,5 @@
-// A real Prometheus (Debian's) for the e2e cluster, configured from what herald ships:
+// A real Prometheus (built from its Go module with Kubernetes service discovery: Debian's
+// package has none) for the e2e cluster, configured from what herald ships:
 // the ServiceMonitor in config/prometheus/monitor.yaml becomes the scrape job the
 // Prometheus Operator would generate for it (kubernetes_sd_configs, role endpoints,
 // the same selector, port name, path and honorLabels), and the PrometheusRule's groups
@@ -8,6 +9,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { resolvePrometheus } from '../../support/controlplane/binaries.js';
 import { repoRoot } from '../../support/controlplane/install.js';
 import { freePort } from '../../support/net.js';
 import { spawnTied, terminate } from '../../support/process.js';
@@ -167,7 +169,7 @@ export async function startPrometheus(options: {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const out = createWriteStream(join(options.dir, 'prometheus.log'));
-  const child: ChildProcess = spawnTied('/usr/bin/prometheus', [
+  const child: ChildProcess = spawnTied(resolvePrometheus().path, [
     `--config.file=${configFile}`,
     `--storage.tsdb.path=${join(options.dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,

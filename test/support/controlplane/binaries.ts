@@ -5,12 +5,12 @@ import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statS
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ETCD_VERSION, KUBERNETES_VERSION } from './versions.js';
+import { ETCD_VERSION, KUBERNETES_VERSION, PROMETHEUS_MODULE_VERSION } from './versions.js';
 
 export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl';
 /** The rest of a single-node cluster (test/e2e), built from the same Kubernetes module. */
 export type NodeBinaryName = 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy' | 'kubelet';
-type AnyBinaryName = BinaryName | NodeBinaryName;
+type AnyBinaryName = BinaryName | NodeBinaryName | 'prometheus';
 
 export interface ResolvedBinary {
   path: string;
@@ -90,7 +90,10 @@ const kubernetesVersionFlags = (() => {
 
 const kubernetesTarget = (cmd: string) => ({ module: 'kubernetes', pkg: `k8s.io/kubernetes/cmd/${cmd}`, ldflags: kubernetesVersionFlags });
 
-const buildTargets: Record<AnyBinaryName, { module: string; pkg: string; ldflags: string[] }> = {
+/** Prometheus v3.MM.P for module version v0.3MM.P. */
+const prometheusVersion = PROMETHEUS_MODULE_VERSION.replace(/^v0\.3(\d\d)\./, (_, minor: string) => `3.${Number(minor)}.`).replace(/^v/, '');
+
+const buildTargets: Record<AnyBinaryName, { module: string; pkg: string; ldflags: string[]; tags?: string[] }> = {
   etcd: { module: 'etcd', pkg: 'go.etcd.io/etcd/server/v3', ldflags: [] },
   'kube-apiserver': kubernetesTarget('kube-apiserver'),
   kubectl: kubernetesTarget('kubectl'),
@@ -98,6 +101,14 @@ const buildTargets: Record<AnyBinaryName, { module: string; pkg: string; ldflags
   'kube-scheduler': kubernetesTarget('kube-scheduler'),
   'kube-proxy': kubernetesTarget('kube-proxy'),
   kubelet: kubernetesTarget('kubelet'),
+  // Only the Kubernetes service discovery (Prometheus' own build tags): what the e2e needs, and
+  // a fraction of the full build. Debian's prometheus is built without it.
+  prometheus: {
+    module: 'prometheus',
+    pkg: 'github.com/prometheus/prometheus/cmd/prometheus',
+    ldflags: [`-X github.com/prometheus/common/version.Version=${prometheusVersion}`],
+    tags: ['remove_all_sd', 'enable_kubernetes_sd'],
+  },
 };
 
 function log(message: string): void {
@@ -105,8 +116,7 @@ function log(message: string): void {
 }
 
 /** Builds one binary into the cache; a lock directory keeps parallel callers from building twice. */
-function build(name: AnyBinaryName): string {
-  const dir = binaryCacheDir();
+function build(name: AnyBinaryName, dir = binaryCacheDir()): string {
   mkdirSync(dir, { recursive: true });
   const target = join(dir, name);
   const lock = join(dir, `.${name}.lock`);
@@ -132,11 +142,11 @@ function build(name: AnyBinaryName): string {
           'Install Go, or set KUBEBUILDER_ASSETS to a folder holding etcd, kube-apiserver and kubectl.',
       );
     }
-    const { module, pkg, ldflags } = buildTargets[name];
+    const { module, pkg, ldflags, tags } = buildTargets[name];
     const started = Date.now();
     log(`building ${name} (${pkg}) from the Go module proxy; this happens once per version`);
     const temp = `${target}.tmp-${process.pid}`;
-    const result = spawnSync('go', ['build', '-trimpath', `-ldflags=-s -w ${ldflags.join(' ')}`, '-o', temp, pkg], {
+    const result = spawnSync('go', ['build', '-trimpath', ...(tags ? [`-tags=${tags.join(',')}`] : []), `-ldflags=-s -w ${ldflags.join(' ')}`, '-o', temp, pkg], {
       cwd: join(toolsDir(), module),
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' },
@@ -179,4 +189,19 @@ export function resolveNodeBinaries(): NodeBinaries {
     'kube-proxy': resolveOne('kube-proxy'),
     kubelet: resolveOne('kubelet'),
   };
+}
+
+export function prometheusCacheDir(): string {
+  return join(cacheRoot(), 'prometheus', `prometheus-${PROMETHEUS_MODULE_VERSION}_${process.platform}-${process.arch}`);
+}
+
+/**
+ * Prometheus with kubernetes_sd_configs for test/e2e, from the cache or built from the
+ * pinned module (tools/prometheus). Never from PATH: Debian's prometheus is built without
+ * Kubernetes service discovery ("field kubernetes_sd_configs not found").
+ */
+export function resolvePrometheus(): ResolvedBinary {
+  const cached = join(prometheusCacheDir(), 'prometheus');
+  if (isExecutable(cached)) return { path: cached, source: 'cache' };
+  return { path: build('prometheus', prometheusCacheDir()), source: 'built' };
 }

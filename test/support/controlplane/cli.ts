@@ -1,7 +1,7 @@
 // `make controlplane-binaries` and `make controlplane-up`: prepare the binaries, or
 // start a control plane by hand for debugging and keep it until Ctrl-C.
 import { ControlPlane } from './controlplane.js';
-import { binaryCacheDir, resolveBinaries, resolveNodeBinaries } from './binaries.js';
+import { binaryCacheDir, resolveBinaries, resolveNodeBinaries, resolvePrometheus } from './binaries.js';
 import { installBaseCrds } from './install.js';
 
 const usage = `usage: node build/test/support/controlplane/cli.js <command>
@@ -10,7 +10,8 @@ commands:
   binaries   find or build etcd, kube-apiserver and kubectl; print where they are
   node-binaries
              the same for kube-controller-manager, kube-scheduler, kube-proxy and
-             kubelet (the single-node cluster of test/e2e)
+             kubelet (the single-node cluster of test/e2e), and prometheus with
+             Kubernetes service discovery
   up         start etcd + kube-apiserver on loopback with the CRDs installed,
              print the kubeconfig path, and run until Ctrl-C
 
@@ -28,6 +29,8 @@ async function main(): Promise<number> {
   }
   if (command === 'node-binaries') {
     for (const [name, binary] of Object.entries(resolveNodeBinaries())) process.stdout.write(`${name}\t${binary.source}\t${binary.path}\n`);
+    const prometheus = resolvePrometheus();
+    process.stdout.write(`prometheus\t${prometheus.source}\t${prometheus.path}\n`);
     return 0;
   }
   if (command === 'up') {
