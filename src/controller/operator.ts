@@ -92,7 +92,7 @@ export class Operator {
       writeChannelStatus: (namespace, name, status) => this.writer.patchHeraldStatus('dingtalkchannels', namespace, name, status),
       muteMs: config.dingtalkMuteSeconds * 1000,
     });
-    this.renderer = new TemplateRenderer({ store: this.store, controlNamespace: config.controlNamespace, limits: config.render, events: this.events, log, statusChanged: (namespace, name) => this.configQueue.addAfter(`NotificationTemplate/${namespace}/${name}`, 1000) });
+    this.renderer = new TemplateRenderer({ store: this.store, controlNamespace: config.controlNamespace, limits: config.render, events: this.events, log, metrics, statusChanged: (namespace, name) => this.configQueue.addAfter(`NotificationTemplate/${namespace}/${name}`, 1000) });
     this.apps = new AppReconciler({
       renderer: this.renderer,
       getApp: (namespace, name) => this.getApp(namespace, name),

@@ -6,6 +6,7 @@
 import { HERALD_GROUP, HERALD_VERSION } from '../api/groups.js';
 import type { EventSink } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { RenderPool, RenderUnavailableError } from '../sandbox/pool.js';
 import { BudgetReasons, TemplateBudgetError, type RenderLimits } from '../templates/limits.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
@@ -28,6 +29,8 @@ export interface TemplateRendererDeps {
   limits: Readonly<RenderLimits>;
   events: EventSink;
   log: Logger;
+  /** herald_template_budget_exceeded_total (optional in tests). */
+  metrics?: Pick<Metrics, 'templateBudgetExceeded'>;
   /** The template's entry has a new lastBudgetFailure: write its status. */
   statusChanged: (namespace: string, name: string) => void;
   now?: () => Date;
@@ -115,6 +118,7 @@ export class TemplateRenderer {
       });
     } catch (error) {
       if (error instanceof TemplateBudgetError) {
+        this.deps.metrics?.templateBudgetExceeded.inc({ namespace: ref.namespace, reason: error.reason });
         if (error.reason !== BudgetReasons.output) this.overrunAt.set(group, Date.now());
         this.reportBudget(ref, generation, error, site);
       }

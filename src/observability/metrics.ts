@@ -65,6 +65,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['channel'] as const,
       registers,
     }),
+    templateBudgetExceeded: new Counter({
+      name: 'herald_template_budget_exceeded_total',
+      help: "Template renders stopped by a budget (RenderTimeLimit, RenderMemoryLimit, RenderOutputLimit), by the template's namespace and reason.",
+      labelNames: ['namespace', 'reason'] as const,
+      registers,
+    }),
     webhookRequests: new Counter({
       name: 'herald_webhook_requests_total',
       help: 'Git webhook requests by provider and result (accepted, ignored, unauthorized, malformed, too_large, busy, not_configured, error).',

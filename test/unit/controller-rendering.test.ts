@@ -7,6 +7,7 @@ import { TemplateRenderer } from '../../src/controller/rendering.js';
 import { ConfigStore } from '../../src/controller/store.js';
 import type { EventType, InvolvedObject } from '../../src/kube/events.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { RenderUnavailableError, type RenderJob } from '../../src/sandbox/pool.js';
 import { compileTemplate, DEFAULT_RENDER_LIMITS, TemplateBudgetError, type TemplateContext } from '../../src/templates/index.js';
 
@@ -28,12 +29,14 @@ function setup(message: string, pool?: (job: RenderJob) => Promise<never>, timeo
   const events: Array<{ object: InvolvedObject; type: EventType; reason: string; message: string }> = [];
   const changed: string[] = [];
   const jobs: RenderJob[] = [];
+  const metrics = createMetrics({ defaultMetrics: false });
   const renderer = new TemplateRenderer({
     store,
     controlNamespace: 'argocd',
     limits: { ...DEFAULT_RENDER_LIMITS, timeoutMs, processes: 2 },
     events: { record: (object, type, reason, text) => events.push({ object, type, reason, message: text }) },
     log: createLogger('error'),
+    metrics,
     statusChanged: (namespace, name) => changed.push(`${namespace}/${name}`),
     now: () => new Date('2026-12-02T01:02:03.456Z'),
     ...(pool
@@ -48,7 +51,7 @@ function setup(message: string, pool?: (job: RenderJob) => Promise<never>, timeo
         }
       : {}),
   });
-  return { store, renderer, events, changed, jobs };
+  return { store, renderer, events, changed, jobs, metrics };
 }
 
 test('a render runs in a render process, grouped by the Application\'s namespace and keyed by the template\'s uid and generation', async (t) => {
@@ -87,7 +90,7 @@ test('a namespace whose renders overran the deadline may have processes-1 render
 });
 
 test('a render over its time budget fails that message and sets lastBudgetFailure and an Event on the template', async (t) => {
-  const { renderer, store, events, changed } = setup('{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}', undefined, 300);
+  const { renderer, store, events, changed, metrics } = setup('{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}', undefined, 300);
   renderer.start();
   t.teardown(() => renderer.stop());
   const error = await t.throwsAsync(renderer.render('shop', 'hello', context, site), { instanceOf: TemplateBudgetError });
@@ -102,6 +105,7 @@ test('a render over its time budget fails that message and sets lastBudgetFailur
     generation: 3,
   });
   t.deepEqual(changed, ['shop/hello']);
+  t.is((await metrics.templateBudgetExceeded.get()).values.find((v) => v.labels.namespace === 'shop' && v.labels.reason === 'RenderTimeLimit')?.value, 1);
   t.is(events.length, 1);
   t.like(events[0], { type: 'Warning', reason: 'RenderTimeLimit', object: { kind: 'NotificationTemplate', namespace: 'shop', name: 'hello', uid: 'u1' } });
   t.regex(events[0]!.message, /^RenderTimeLimit: rendering took longer than 300 ms .*; the message for Application shop\/checkout, trigger on-deployed, channel shop\/ops failed$/);
