@@ -4,7 +4,7 @@
 // `complete: true` when the dispatcher has drained. Writes never overlap: each one
 // stores the window as it is when the write starts.
 import * as window from './send-window.js';
-import type { SendWindowRecord, WindowState } from './send-window.js';
+import { MAX_UNRECORDED, type SendWindowRecord, type WindowState } from './send-window.js';
 
 /** Stores the record; rejects when it could not. */
 export type WindowWriter = (record: SendWindowRecord) => Promise<void>;
@@ -60,9 +60,13 @@ export class WindowKeeper {
     return window.expire(this.state, this.now()).mutedUntil;
   }
 
-  /** Whether `planned` sends need a claim written before the first of them goes out. */
+  /**
+   * Whether `planned` sends need a claim written before the first of them goes out: a
+   * burst needs at least its next MAX_UNRECORDED + 1 sends covered (a claim covers at
+   * most CLAIM_MAX_SLOTS, so a long burst writes a claim about every 20 sends).
+   */
   needsClaim(planned: number): boolean {
-    return window.needsClaim(this.state, planned, this.now());
+    return window.needsClaim(this.state, Math.min(planned, MAX_UNRECORDED + 1), this.now());
   }
 
   /** Writes a claim for `planned` sends (at most the free slots); false: it could not, and nothing may go out yet. */

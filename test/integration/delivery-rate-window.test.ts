@@ -139,7 +139,8 @@ test.serial('a robot that answers 130101: the channel shows RateLimited=True wit
   t.truthy(until, condition.message);
   t.true(Math.abs(Date.parse(until!) - (refusedAt + muteSeconds * 1000)) <= 2000, `the message says when the mute ends: ${condition.message}`);
   t.is(channelStatus(namespace).sendWindow?.mutedUntil, until, 'status.sendWindow.mutedUntil holds the same time');
-  t.regex(testCluster().kubectlOrThrow(['get', 'dingtalkchannel', CHANNEL, '-n', namespace]), /RATE LIMITED[\s\S]*\n\S+\s+True\s+True\s/, 'kubectl get shows it');
+  // NAME READY REASON RATE LIMITED LAST SENT AGE
+  t.regex(testCluster().kubectlOrThrow(['get', 'dingtalkchannel', CHANNEL, '-n', namespace, '-o', 'wide']), /RATE LIMITED[\s\S]*\n\S+\s+True\s+Ready\s+True\s/, 'kubectl get -o wide shows it');
 
   // More messages while muted: they wait.
   await syncAll(scenario, apps, 1);

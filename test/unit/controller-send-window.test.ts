@@ -206,6 +206,20 @@ test('the keeper writes at most every few seconds, coalesced; at once for a clai
   t.is(writes.length, 2);
   t.is(writes[1]!.claim!.slots, 5);
   t.false(keeper.needsClaim(5));
+  // A backlog larger than a claim: one claim of at most 20 covers it, and about every 20 sends another.
+  const big: SendWindowRecord[] = [];
+  const busy = new WindowKeeper(emptyWindow(), async (record) => void big.push(record), Date.now);
+  t.true(busy.needsClaim(500));
+  t.true(await busy.claim(500, 10_000));
+  t.is(big.at(-1)!.claim!.slots, 20);
+  let sends = 0;
+  while (!busy.needsClaim(500) && sends < 100) {
+    busy.sent();
+    busy.answered(true);
+    sends++;
+  }
+  t.is(sends, 20, 'the claim and the unrecorded allowance carry 20 sends before the next claim');
+  busy.close();
   failing = true;
   const claimFailed = new WindowKeeper(emptyWindow(), async () => {
     throw new Error('API down');
