@@ -94,6 +94,21 @@ function outboxSize(name: string): number {
   return Array.isArray(parsed) ? parsed.length : Object.keys(parsed as object).length;
 }
 
+/** The outbox's size once it has not changed for 5 s (herald has decided what it will). */
+async function settledOutbox(name: string): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  await waitFor(() => {
+    const size = outboxSize(name);
+    if (size !== last) {
+      last = size;
+      since = Date.now();
+    }
+    return Date.now() - since >= 5000;
+  }, `the outbox of ${name} to settle`, 60_000);
+  return last;
+}
+
 /** A sync of `revision` played as Argo CD does: Running, then Succeeded and Healthy. */
 function sync(name: string, revision: string): void {
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -314,8 +329,7 @@ test.serial('two replicas: deleting the leader Pod hands over and loses nothing'
   sync('guestbook', REVISIONS.third);
   // The leader decided the messages (they are in the outbox) but could not send them.
   await waitFor(() => outboxSize('guestbook') >= 3, 'three messages in the outbox', 60_000);
-  await sleep(2000);
-  const waiting = outboxSize('guestbook');
+  const decided = await settledOutbox('guestbook');
   // Deleted and gone (its grace period ends) before the robot answers again, so that only
   // the next leader can deliver.
   kubectl(['delete', 'pod', leader, '-n', NS, '--timeout=120s']);
@@ -323,11 +337,16 @@ test.serial('two replicas: deleting the leader Pod hands over and loses nothing'
     const now = leaderPod();
     return now !== undefined && now !== leader;
   }, 'another Pod to take the Lease', 120_000);
+  // What waits now is what the old leader decided (and, had it not got that far, what the
+  // new one decided on taking over): all of it must arrive, once.
+  const waiting = await settledOutbox('guestbook');
+  t.true(waiting >= decided, `the ${decided} messages the old leader decided still wait (${waiting})`);
   robot.setMode(state.token, 'ok');
   await robot.waitForAccepted(before + waiting, { timeoutMs: 180_000 });
   await waitFor(() => outboxSize('guestbook') === 0, 'the outbox to empty', 60_000);
   await sleep(5000);
   const delivered = robot.accepted().slice(before);
+  t.log(delivered.map((r) => `${new Date(r.time).toISOString()} ${r.remoteAddress} ${JSON.stringify(r.json).slice(0, 160)}`).join('\n'));
   t.is(delivered.length, waiting, 'every message that waited was delivered once');
   const newLeader = heraldPods().find((pod) => pod.metadata.name === leaderPod());
   t.truthy(newLeader);
