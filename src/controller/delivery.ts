@@ -8,10 +8,13 @@ import { EventReasons } from '../api/reasons.js';
 import type { EventSink, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ChannelDispatcher, type DispatchItem } from './dispatcher.js';
-import type { Outbox, OutboxEntry } from './ledger.js';
+import type { ChannelStatus } from './channel-status.js';
+import { ChannelDispatcher, type ChannelRuntime, type DispatchCallbacks, type DispatchItem } from './dispatcher.js';
+import { Dispatchers, type Dispatcher } from './dispatchers.js';
+import type { Outbox } from './ledger.js';
 import type { MailStore } from './mail-store.js';
 import { rebuildWindow, type SendWindowRecord } from './send-window.js';
+import type { WindowOptions } from './window-keeper.js';
 import { attempted, byDecision, completed, parked, rejected } from './outbox.js';
 import type { ConfigStore } from './store.js';
 
@@ -23,26 +26,61 @@ export interface DeliveryDeps {
   log: Logger;
   /** The Application as an Event's involved object, while it exists. */
   involvedFor: (appKey: string) => InvolvedObject | undefined;
-  /** The channel's status (lastSentTime, lastError, delivery problem) should be written again. */
-  channelStatusChanged: (namespace: string, name: string) => void;
+  /** The channel's lastSentTime, lastError, delivery problem and mute. */
+  channelStatus: Pick<ChannelStatus, 'sent' | 'failed' | 'problem' | 'muted'>;
   /** Merge-patches the channel's status (status.sendWindow); without it the window is not stored. */
   writeChannelStatus?: (namespace: string, name: string, status: Record<string, unknown>) => Promise<unknown>;
   /** How long a 130101 mutes a channel (--dingtalk-mute-seconds). */
   muteMs?: number;
+  /** Makes a channel's dispatcher (default: a ChannelDispatcher). */
+  createDispatcher?: (name: string, runtime: () => ChannelRuntime | undefined, callbacks: DispatchCallbacks, window: WindowOptions) => Dispatcher;
   now?: () => number;
 }
 
-/** lastSentTime/lastError are written at most this often per channel. */
-const CHANNEL_STATUS_EVERY_MS = 2000;
-
 export class Delivery {
-  private readonly dispatchers = new Map<string, ChannelDispatcher>();
-  private readonly statusTimers = new Map<string, NodeJS.Timeout>();
+  private readonly dispatchers: Dispatchers;
   private active = false;
   private readonly now: () => number;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.now = deps.now ?? Date.now;
+    const { store, metrics, log } = deps;
+    const create = deps.createDispatcher ?? ((key, runtime, callbacks, window) => new ChannelDispatcher(key, runtime, callbacks, metrics, log.child({ channel: key }), this.now, window));
+    this.dispatchers = new Dispatchers((namespace, name) =>
+      create(
+        `${namespace}/${name}`,
+        () => {
+          const channel = store.channels.get(namespace, name);
+          return channel?.channel ? { channel: channel.channel, perMinute: channel.perMinute, fingerprint: channel.fingerprint } : undefined;
+        },
+        {
+          delivered: (items) => this.delivered(namespace, name, items),
+          retry: (item, attempts, next, reason, message) => this.retryLater(namespace, name, item, attempts, next, reason, message),
+          parked: (item, reason, message) => this.parked(namespace, name, item, reason, message),
+          rejected: (item, reason, message) => this.rejected(namespace, name, item, reason, message),
+          channelProblem: (problem) => deps.channelStatus.problem(namespace, name, problem),
+        },
+        this.windowOptions(namespace, name),
+      ),
+    );
+  }
+
+  /** Start and leadership both create dispatchers anew: the window goes on from the stored record. */
+  private windowOptions(namespace: string, name: string): WindowOptions {
+    const { store, writeChannelStatus, muteMs, channelStatus } = this.deps;
+    const stored = store.channels.get(namespace, name);
+    const initial = rebuildWindow(stored?.object.status?.sendWindow, {
+      now: this.now(),
+      perMinute: stored?.perMinute ?? 20,
+      lastSentTime: stored?.object.status?.lastSentTime,
+    });
+    // A merge patch keeps fields it does not mention: what the record no longer holds is removed explicitly.
+    const write = writeChannelStatus
+      ? async (record: SendWindowRecord) => {
+          await writeChannelStatus(namespace, name, { sendWindow: { claim: null, mutedUntil: null, lastSentTime: null, ...record } });
+        }
+      : undefined;
+    return { initial, write, muteMs, muted: (until) => channelStatus.muted(namespace, name, until) };
   }
 
   /** Leadership gained: entries handed over from now on are sent. */
@@ -53,105 +91,37 @@ export class Delivery {
   /** Leadership lost: stop sending, forget what the dispatchers held. */
   stop(): void {
     this.active = false;
-    for (const dispatcher of this.dispatchers.values()) dispatcher.stop();
     this.dispatchers.clear();
   }
 
   /** Let requests in flight finish (graceful shutdown). */
-  async drain(): Promise<void> {
-    await Promise.all([...this.dispatchers.values()].map((dispatcher) => dispatcher.drain()));
+  drain(): Promise<void> {
+    return this.dispatchers.drain();
   }
 
   /** Messages held by all dispatchers. */
   get backlog(): number {
-    let total = 0;
-    for (const dispatcher of this.dispatchers.values()) total += dispatcher.size;
-    return total;
+    return this.dispatchers.backlog;
   }
 
   /** A channel's spec or Secret changed: a paused channel or parked entries get another chance. */
   channelChanged(namespace: string, name: string): void {
-    this.dispatchers.get(`${namespace}/${name}`)?.configChanged();
+    this.dispatchers.configChanged(namespace, name);
   }
 
   /** Hands an app's outbox to the dispatchers: new entries are added, entries no longer there dropped. */
   deliver(appKey: string, outbox: Outbox): void {
     if (!this.active) return;
-    for (const dispatcher of this.dispatchers.values()) dispatcher.keepOnly(appKey, outbox);
+    this.dispatchers.keepOnly(appKey, outbox);
     const entries = Object.entries(outbox).sort(([, a], [, b]) => byDecision(a, b));
-    for (const [id, entry] of entries) this.dispatcherFor(entry).enqueue({ appKey, id, entry });
-  }
-
-  private dispatcherFor(entry: OutboxEntry): ChannelDispatcher {
-    const { channelNamespace: namespace, channel: name } = entry;
-    const key = `${namespace}/${name}`;
-    let dispatcher = this.dispatchers.get(key);
-    if (!dispatcher) {
-      const { store, log, metrics, writeChannelStatus } = this.deps;
-      // Start and leadership both create dispatchers anew: the window goes on from the stored record.
-      const stored = store.channels.get(namespace, name);
-      const initial = rebuildWindow(stored?.object.status?.sendWindow, {
-        now: this.now(),
-        perMinute: stored?.perMinute ?? 20,
-        lastSentTime: stored?.object.status?.lastSentTime,
-      });
-      // A merge patch keeps fields it does not mention: what the record no longer holds is removed explicitly.
-      const write = writeChannelStatus
-        ? async (record: SendWindowRecord) => {
-            await writeChannelStatus(namespace, name, { sendWindow: { claim: null, mutedUntil: null, lastSentTime: null, ...record } });
-          }
-        : undefined;
-      dispatcher = new ChannelDispatcher(
-        key,
-        () => {
-          const channel = store.channels.get(namespace, name);
-          return channel?.channel ? { channel: channel.channel, perMinute: channel.perMinute, fingerprint: channel.fingerprint } : undefined;
-        },
-        {
-          delivered: (items) => this.delivered(namespace, name, items),
-          retry: (item, attempts, next, reason, message) => this.retryLater(namespace, name, item, attempts, next, reason, message),
-          parked: (item, reason, message) => this.parked(namespace, name, item, reason, message),
-          rejected: (item, reason, message) => this.rejected(namespace, name, item, reason, message),
-          channelProblem: (problem) => this.channelProblem(namespace, name, problem),
-        },
-        metrics,
-        log.child({ channel: key }),
-        this.now,
-        { initial, write, muteMs: this.deps.muteMs, muted: (until) => this.muted(namespace, name, until) },
-      );
-      this.dispatchers.set(key, dispatcher);
-    }
-    return dispatcher;
-  }
-
-  private statusSoon(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
-    if (this.statusTimers.has(key)) return;
-    const timer = setTimeout(() => {
-      this.statusTimers.delete(key);
-      this.deps.channelStatusChanged(namespace, name);
-    }, CHANNEL_STATUS_EVERY_MS);
-    timer.unref?.();
-    this.statusTimers.set(key, timer);
-  }
-
-  private lastError(namespace: string, name: string, reason: string, message: string): void {
-    const entry = this.deps.store.channels.get(namespace, name);
-    if (!entry) return;
-    entry.lastError = `${reason}: ${message}`;
-    this.statusSoon(namespace, name);
+    for (const [id, entry] of entries) this.dispatchers.enqueue({ appKey, id, entry });
   }
 
   private async delivered(namespace: string, name: string, items: DispatchItem[]): Promise<void> {
     const { metrics, mail, events } = this.deps;
     const now = this.now();
     const channel = `${namespace}/${name}`;
-    const entry = this.deps.store.channels.get(namespace, name);
-    if (entry) {
-      entry.lastSentTime = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      entry.lastError = undefined;
-      this.statusSoon(namespace, name);
-    }
+    this.deps.channelStatus.sent(namespace, name, now);
     const byApp = new Map<string, DispatchItem[]>();
     for (const item of items) {
       byApp.set(item.appKey, [...(byApp.get(item.appKey) ?? []), item]);
@@ -175,13 +145,13 @@ export class Delivery {
     const channel = `${namespace}/${name}`;
     this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel, result: 'failed' });
     this.deps.log.warn('delivery failed; will retry', { app: item.appKey, channel, trigger: item.entry.trigger, attempts, retryInMs: next - this.now(), reason, error: message });
-    this.lastError(namespace, name, reason, message);
+    this.deps.channelStatus.failed(namespace, name, reason, message);
     return this.deps.mail.change(item.appKey, (state) => attempted(state, item.id, attempts, next));
   }
 
   private parked(namespace: string, name: string, item: DispatchItem, reason: string, message: string): Promise<void> {
     this.deps.metrics.deliveries.inc({ trigger: item.entry.trigger, channel: `${namespace}/${name}`, result: 'failed' });
-    this.lastError(namespace, name, reason, message);
+    this.deps.channelStatus.failed(namespace, name, reason, message);
     const involved = this.deps.involvedFor(item.appKey);
     if (involved) {
       this.deps.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (kept in the outbox until the channel is fixed)`);
@@ -196,24 +166,8 @@ export class Delivery {
     this.deps.log.error('the channel refused a message for good', { app: item.appKey, channel, trigger: item.entry.trigger, reason, error: message });
     const involved = this.deps.involvedFor(item.appKey);
     if (involved) this.deps.events.record(involved, 'Warning', EventReasons.NotificationFailed, `trigger ${item.entry.trigger} → channel ${name}: ${reason}: ${message} (not retried)`);
-    this.lastError(namespace, name, reason, message);
+    this.deps.channelStatus.failed(namespace, name, reason, message);
     const now = this.now();
     return this.deps.mail.change(item.appKey, (state) => rejected(state, item.id, now));
-  }
-
-  /** DingTalk answered 130101: the channel shows RateLimited=True until `until` (written now, not coalesced). */
-  private muted(namespace: string, name: string, until: number): void {
-    const entry = this.deps.store.channels.get(namespace, name);
-    if (!entry) return;
-    entry.mutedUntil = Math.max(entry.mutedUntil ?? 0, until);
-    this.deps.channelStatusChanged(namespace, name);
-  }
-
-  private channelProblem(namespace: string, name: string, problem: { reason: string; message: string } | undefined): void {
-    const entry = this.deps.store.channels.get(namespace, name);
-    if (!entry) return;
-    if (!problem && !entry.deliveryProblem) return;
-    entry.deliveryProblem = problem ? { ...problem, fingerprint: entry.fingerprint } : undefined;
-    this.deps.channelStatusChanged(namespace, name);
   }
 }

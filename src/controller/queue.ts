@@ -119,6 +119,18 @@ export class WorkQueue {
     }
   }
 
+  /** The handler as run() wants it: a key that succeeds is forgotten, one that throws comes back after its backoff. */
+  retrying(handler: Handler, failed: (key: string, retryInMs: number, error: unknown) => void): Handler {
+    return async (key) => {
+      try {
+        await handler(key);
+        this.forget(key);
+      } catch (error) {
+        failed(key, Math.round(this.addRateLimited(key)), error);
+      }
+    };
+  }
+
   /** True when nothing is queued or in flight (delayed keys do not count). */
   isIdle(): boolean {
     return this.running === 0 && this.depth === 0;

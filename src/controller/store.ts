@@ -80,4 +80,12 @@ export class ConfigStore {
     get: (namespace, name) => this.channels.get(namespace, name)?.object,
     list: (namespace) => this.channels.list(namespace).map((entry) => entry.object),
   };
+
+  /** Names of the namespace's channels that refer to this Secret. */
+  channelsUsingSecret(namespace: string, secret: string | undefined): string[] {
+    return this.channels
+      .list(namespace)
+      .filter(({ object: { spec } }) => spec.webhook?.urlSecretRef.name === secret || spec.webhook?.signSecretRef?.name === secret)
+      .map(({ object }) => object.metadata.name as string);
+  }
 }
