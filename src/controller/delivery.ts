@@ -131,7 +131,8 @@ export class Delivery {
     const writes: Array<Promise<void>> = [];
     for (const [appKey, appItems] of byApp) {
       const ids = appItems.map((item) => item.id);
-      writes.push(mail.change(appKey, (state) => completed(state, ids, now)));
+      const sent: Outbox = Object.fromEntries(appItems.map((item) => [item.id, item.entry]));
+      writes.push(mail.change(appKey, (state) => completed(state, ids, now, sent)));
       const involved = this.deps.involvedFor(appKey);
       if (involved) {
         const triggers = [...new Set(appItems.map((item) => item.entry.trigger))].join(', ');

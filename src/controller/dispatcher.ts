@@ -107,17 +107,26 @@ export class ChannelDispatcher {
   }
 
   private forgetItem(item: DispatchItem): void {
-    if (this.stillQueued(item)) {
-      this.items.delete(`${item.appKey}\u0000${item.id}`);
+    const key = `${item.appKey}\u0000${item.id}`;
+    const held = this.items.get(key);
+    // A fold entry replaced while this version was on its way goes too: the completion
+    // write keeps what was folded since in the outbox, and the app hands that over again.
+    if (held === item || (held && item.entry.folded)) {
+      this.items.delete(key);
       this.changed();
     }
   }
 
-  /** Adds an item unless the same (app, id) is already held. */
+  /** Adds an item unless the same (app, id) is already held (a fold entry is replaced by its newer version). */
   enqueue(item: DispatchItem): void {
     if (this.stopped) return;
     const key = `${item.appKey}\u0000${item.id}`;
-    if (this.items.has(key)) return;
+    const held = this.items.get(key);
+    if (held) {
+      // A fold entry that counts more folded messages now: the newer one goes (the older may be in flight).
+      if (held.entry.folded && item.entry.folded?.count !== held.entry.folded.count) this.items.set(key, item);
+      return;
+    }
     this.items.set(key, item);
     this.changed();
     this.kick();

@@ -137,8 +137,12 @@ export function unparked(mail: Mail, id: string): Mail | undefined {
 
 // ---- leaving the outbox ----------------------------------------------------
 
-/** Out of the outbox and, unless re-armed or a fold entry, into the ledger. */
-function settle(mail: Mail, ids: string[], nowMs: number): Mail | undefined {
+/**
+ * Out of the outbox and, unless re-armed or a fold entry, into the ledger. A fold entry
+ * that has counted more folded messages since the version in `sent` stays, reporting
+ * only those.
+ */
+function settle(mail: Mail, ids: string[], nowMs: number, sent: Outbox = {}): Mail | undefined {
   const present = ids.filter((id) => mail.outbox[id]);
   if (present.length === 0) return undefined;
   const outbox: Outbox = { ...mail.outbox };
@@ -146,14 +150,20 @@ function settle(mail: Mail, ids: string[], nowMs: number): Mail | undefined {
   for (const id of present) {
     const entry = outbox[id]!;
     delete outbox[id];
+    const reported = sent[id]?.folded?.count;
+    if (entry.folded && reported !== undefined && entry.folded.count > reported) outbox[id] = foldRemainder(entry, entry.folded.count - reported);
     if (!entry.rearm && !entry.folded) ledger[entry.key] = seconds(nowMs);
   }
   return { ledger, outbox };
 }
 
-/** The channel accepted these entries (one request or one digest). */
-export function completed(mail: Mail, ids: string[], nowMs: number): Mail | undefined {
-  return settle(mail, ids, nowMs);
+/**
+ * The channel accepted these entries (one request or one digest). `sent` holds the
+ * entries as they were sent, when known: a fold entry folded into again while it was
+ * on its way is not lost.
+ */
+export function completed(mail: Mail, ids: string[], nowMs: number, sent?: Outbox): Mail | undefined {
+  return settle(mail, ids, nowMs, sent);
 }
 
 /**
@@ -201,6 +211,16 @@ function foldBody(app: string, channel: string, folded: { count: number; lines: 
     about: { app, event: `${plural(folded.count)} folded` },
   };
   return message as unknown as Record<string, unknown>;
+}
+
+/** The latest `count` of a fold entry's folded messages, for a fold entry whose earlier ones were reported. */
+function foldRemainder(entry: OutboxEntry, count: number): OutboxEntry {
+  const folded = { count, lines: entry.folded!.lines.slice(-Math.min(count, entry.folded!.lines.length)) };
+  const message = entry.body as unknown as OutgoingMessage;
+  const app = message.about?.app ?? '';
+  const title = message.rendered.dingtalk?.title ?? '';
+  const keyword = title.startsWith(`${app}: `) ? undefined : title.slice(0, title.indexOf(` ${app}: `)) || undefined;
+  return { ...entry, folded, body: foldBody(app, entry.channel, folded, keyword) };
 }
 
 function within(outbox: Outbox, limits: OutboxLimits): boolean {

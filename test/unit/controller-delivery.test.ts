@@ -290,3 +290,20 @@ test('a rejected digest marks nothing done: it is split down to single messages,
   t.is(await h.counter('rejected'), 1, 'only the message refused on its own is rejected');
   t.deepEqual(h.events.filter((e) => e.type === 'Warning').map((e) => e.message), ['trigger on-deployed → channel ops: MessageRejected: errcode 40035 (not retried)']);
 });
+
+test('delivered: a fold entry folded into again while on its way keeps reporting the messages folded since', async (t) => {
+  const foldEntry = (count: number) =>
+    entry('herald-folded:argocd/ops', {
+      trigger: 'herald-folded',
+      folded: { count, lines: Array.from({ length: Math.min(count, 10) }, (_, i) => `on-deployed (r${count - i}), decided 2026-12-02T01:00:00Z`) },
+      body: { rendered: { message: `${count} folded`, dingtalk: { msgType: 'markdown', title: `ArgoCD argocd/busy: ${count} earlier notifications folded`, text: '' } }, about: { app: 'argocd/busy', event: `${count} folded` } },
+    });
+  const h = harness({ outboxes: { 'argocd/busy': { 'herald-folded#argocd/ops': foldEntry(12) } } });
+  const sentVersion: DispatchItem = { appKey: 'argocd/busy', id: 'herald-folded#argocd/ops', entry: foldEntry(5) };
+  h.delivery.deliver('argocd/busy', { 'herald-folded#argocd/ops': foldEntry(12) });
+  await h.dispatchers[0]!.callbacks.delivered([sentVersion], {});
+  const left = h.mailOf('argocd/busy').outbox['herald-folded#argocd/ops'];
+  t.is(left?.folded?.count, 7, 'the 7 folded after the version sent still wait');
+  t.regex(String((left?.body as { rendered?: { dingtalk?: { title?: string } } }).rendered?.dingtalk?.title), /^ArgoCD argocd\/busy: 7 earlier notifications folded$/);
+  t.deepEqual(h.mailOf('argocd/busy').ledger, {});
+});

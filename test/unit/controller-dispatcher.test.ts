@@ -173,3 +173,29 @@ test('keepOnly drops the items an app no longer holds (folded away)', (t) => {
   t.is(dispatcher.size, 2);
   dispatcher.stop();
 });
+
+test('a fold entry handed over again with a larger count replaces the one held; one replaced on its way is left to the outbox', async (t) => {
+  const sent: string[] = [];
+  const channel: Channel = { type: 'test', send: async (message: OutgoingMessage) => ({ response: sent.push(message.rendered.message!) }) };
+  const { dispatcher, log } = harness(channel);
+  const fold = (count: number): DispatchItem => ({
+    ...item(1),
+    id: 'herald-folded#ns/ops',
+    entry: { ...item(1).entry, trigger: 'herald-folded', body: { rendered: { message: `${count} folded` } }, folded: { count, lines: [] } },
+  });
+  dispatcher.enqueue(item(2)); // on its way first
+  dispatcher.enqueue(fold(3));
+  dispatcher.enqueue(fold(5));
+  dispatcher.enqueue(item(2)); // an ordinary message is never held twice
+  t.is(dispatcher.size, 2);
+  await waitFor(() => dispatcher.size === 0, 'sent', 2000);
+  t.deepEqual(sent, ['m2', '5 folded'], 'the newer count replaced the one waiting');
+
+  sent.length = 0;
+  dispatcher.enqueue(fold(7)); // on its way at once
+  dispatcher.enqueue(fold(9));
+  await waitFor(() => dispatcher.size === 0, 'sent', 2000);
+  t.deepEqual(sent, ['7 folded'], 'the two folded since stay in the outbox (completed() keeps them) and come back from there');
+  t.is(log.filter((line) => line === 'delivered herald-folded#ns/ops').length, 2);
+  dispatcher.stop();
+});

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { OutgoingMessage } from '../../src/channels/channel.js';
 import type { OutboxEntry } from '../../src/controller/ledger.js';
 import {
-  OUTBOX_MAX_ENTRIES, attempted, byDecision, completed, fold, foldId, outboxBytes, outboxLimits, parked, queue, rejected, unparked, type Mail,
+  FOLD_TRIGGER, OUTBOX_MAX_ENTRIES, attempted, byDecision, completed, fold, foldId, outboxBytes, outboxLimits, parked, queue, rejected, unparked, type Mail,
 } from '../../src/controller/outbox.js';
 
 const T0 = 1_700_000_000_000;
@@ -119,4 +119,43 @@ test('outboxLimits: 64 KiB minus the other annotations, never below 8 KiB', (t) 
   t.deepEqual(outboxLimits(0), { maxEntries: 30, maxBytes: 65536 });
   t.is(outboxLimits(60_000).maxBytes, 8192);
   t.is(outboxLimits(10_000).maxBytes, 55536);
+});
+
+test('completed: a fold entry folded into again while on its way stays, reporting only the messages folded since', (t) => {
+  const fill = (mail: Mail, from: number, to: number): Mail => {
+    for (let i = from; i < to; i++) mail = queue(mail, { newEntries: [{ id: `r${i}`, entry: entry(`rev${i}`, { decided: T0 + i * 1000 }) }], rearmed: [], rearmPending: [] }, context).mail;
+    return mail;
+  };
+  const id = foldId('argocd', 'ops');
+  const before = fill(empty(), 0, 31);
+  const sent = before.outbox[id]!;
+  const first = sent.folded!.count;
+  t.is(first, 30, 'the 31st message superseded the 30 before it');
+  const after = fill(before, 31, 62);
+  const now = after.outbox[id]!.folded!.count;
+  t.true(now > first, 'folded into again');
+  const done = completed(after, [id], T0 + 90_000, { [id]: sent })!;
+  const left = done.outbox[id]!;
+  t.is(left.folded!.count, now - first, 'the messages folded after the sent version still wait to be reported');
+  t.true(left.folded!.lines.length <= left.folded!.count);
+  t.deepEqual(left.folded!.lines, after.outbox[id]!.folded!.lines.slice(-left.folded!.lines.length));
+  t.regex(textOf(done, id), new RegExp(`^#### ArgoCD argocd/busy: ${now - first} earlier notifications? folded`), 'its text is rebuilt for that count, keyword first');
+  t.false(JSON.stringify(done.ledger).includes(FOLD_TRIGGER), 'a fold entry never enters the ledger');
+  const again = completed(done, [id], T0 + 95_000, { [id]: left })!;
+  t.false(id in again.outbox, 'once the version sent is the newest, the fold entry leaves');
+  t.false(id in completed(after, [id], T0, { [id]: after.outbox[id]! })!.outbox);
+  t.false(id in completed(after, [id], T0)!.outbox, 'without the sent version, the entry leaves (the caller did not know)');
+});
+
+test('a refused digest is no transition: its entries wait until each part is accepted or refused on its own', (t) => {
+  const start: Mail = { ledger: {}, outbox: { a: entry('ka'), b: entry('kb'), c: entry('kc'), d: entry('kd') } };
+  // The channel refused a digest of a, b, c, d: the dispatcher splits it and applies nothing.
+  let mail = completed(start, ['a', 'b'], T0 + 1000, { a: start.outbox.a!, b: start.outbox.b! })!;
+  t.deepEqual(Object.keys(mail.outbox), ['c', 'd']);
+  mail = rejected(mail, 'c', T0 + 2000)!;
+  t.deepEqual(Object.keys(mail.outbox), ['d'], 'only the message refused on its own is recorded as handled');
+  t.is(attempted(mail, 'd', 1, T0 + 5000)!.outbox.d!.attempts, 1, 'the other part may still be retried');
+  mail = completed(mail, ['d'], T0 + 6000)!;
+  t.deepEqual(mail.outbox, {});
+  t.deepEqual(Object.keys(mail.ledger).sort(), ['ka', 'kb', 'kc', 'kd']);
 });
