@@ -7,6 +7,7 @@ import { HERALD_GROUP, HERALD_VERSION, KINDS } from '../../src/api/groups.js';
 import { testCluster } from '../support/cluster.js';
 import { startOperator } from '../support/operator.js';
 import { promtoolCheckMetrics } from '../support/promtool.js';
+import { REVISIONS } from '../support/fixtures/apps.js';
 import { CHANNEL, playClassicScenario, setupScenario, triggerOf } from '../support/scenario.js';
 import { delta, scrape, sumOf } from '../support/scrape.js';
 import { heraldServiceAccount } from '../support/serviceaccount.js';
@@ -88,9 +89,20 @@ test('as its ServiceAccount, herald notifies, records, refreshes and elects itse
   t.is(moved('herald_refresh_requests_total', { result: 'error' }), 0);
   t.is(sumOf(after.samples, 'herald_app_info', { namespace, name: 'guestbook', project: 'default', health_status: 'Degraded', sync_status: 'Synced' }), 1);
   t.is(sumOf(after.samples, 'herald_leader'), 1);
-  t.is(sumOf(after.samples, 'herald_outbox_pending'), 0);
   t.is(sumOf(after.samples, 'herald_resource_ready', { namespace, name: CHANNEL }), 1);
 
   const check = promtoolCheckMetrics(after.text);
   t.true(check.ok, check.output);
+
+  // herald_outbox_pending reports what waits for the channel: with the robot down, a new
+  // sync's message shows in it; once the robot is back and has the message, it is 0 again.
+  const pending = async () => sumOf((await scrape(metricsUrl)).samples, 'herald_outbox_pending', { channel: channelLabel });
+  t.is(await pending(), 0, 'nothing waits after the classic scenario');
+  robot.setMode(scenario.token, 'down');
+  await scenario.setStatus('guestbook', { phase: 'Running', revision: REVISIONS.second, initiatedBy: 'alice' });
+  await waitFor(async () => (await pending()) >= 1, 'herald_outbox_pending to count the waiting message', 30_000);
+  t.is(robot.accepted().filter((request) => triggerOf(request) === 'on-sync-running').length, 1, 'not delivered while the robot is down');
+  robot.setMode(scenario.token, 'ok');
+  await waitFor(() => robot.accepted().filter((request) => triggerOf(request) === 'on-sync-running').length === 2, 'the waiting message to arrive', 90_000);
+  await waitFor(async () => (await pending()) === 0, 'herald_outbox_pending back to 0', 30_000);
 });
