@@ -1,7 +1,8 @@
 // `herald check FILE|DIR…`: validates herald manifests offline, for CI pipelines of
 // GitOps repositories. The checks live in src/manifests; this is the wiring.
 import { checkManifests, defaultCrdDirectory, formatFinding, loadKindSchemas, loadManifests } from '../manifests/index.js';
-import { flagsHelp, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { flagsHelp, UsageError, type FlagSpec } from '../flags.js';
+import { commandArgs } from './commands.js';
 
 const flags: FlagSpec[] = [
   { name: 'crds', value: 'DIR', help: "Directory of the CRDs to validate against (default: the CRDs herald ships, crds/)" },
@@ -32,11 +33,8 @@ Examples:
 `;
 
 export async function runCheck(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, flags);
-  if (args.has('help')) {
-    process.stdout.write(checkHelp);
-    return 0;
-  }
+  const args = commandArgs(argv, flags, checkHelp);
+  if (!args) return 0;
   if (args.positionals.length === 0) throw new UsageError('missing argument FILE|DIR');
   const kinds = loadKindSchemas(args.one('crds') ?? defaultCrdDirectory());
   const loaded = await loadManifests(args.positionals);

@@ -1,5 +1,7 @@
 // The command table of the `herald` binary. Commands load on demand, so `herald check`
-// does not pay for the Kubernetes client the controller needs.
+// does not pay for the Kubernetes client the controller needs. Also what every command
+// does alike: --help, and a command with one subcommand (template notify, trigger run).
+import { parseFlags, UsageError, type FlagSpec, type ParsedArgs } from '../flags.js';
 
 export interface Command {
   summary: string;
@@ -36,4 +38,26 @@ ${lines.join('\n')}
 
 Run "herald <command> --help" for a command's flags.
 `;
+}
+
+/** A command's flags; undefined when --help was asked for (then the help is printed). */
+export function commandArgs(argv: string[], flags: readonly FlagSpec[], help: string): ParsedArgs | undefined {
+  const args = parseFlags(argv, flags);
+  if (!args.has('help')) return args;
+  process.stdout.write(help);
+  return undefined;
+}
+
+/**
+ * `herald <command> <subcommand> …` for a command with one subcommand: no argument is
+ * the help with exit code 2, `--help` or `help` the help, anything else a usage error.
+ */
+export function runSubcommand(argv: string[], command: string, help: string, name: string, run: (argv: string[]) => Promise<number>): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(help);
+    return Promise.resolve(sub === undefined ? 2 : 0);
+  }
+  if (sub !== name) throw new UsageError(`unknown subcommand "${command} ${sub}" (known: ${name})`);
+  return run(rest);
 }

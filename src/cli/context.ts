@@ -5,7 +5,7 @@ import { contextOverridesOf } from '../config.js';
 import { DEFAULT_CONTEXT_CONFIGMAP, describeContext, parseContextData, resolveContext, type ContextOverrides, type ResolvedContext } from '../context/index.js';
 import { errorMessage } from '../errors.js';
 import type { FlagSpec, ParsedArgs } from '../flags.js';
-import type { Workspace } from './lookup.js';
+import { openWorkspace, type Workspace } from './lookup.js';
 
 export const contextFlags: FlagSpec[] = [
   { name: 'argocd-url', value: 'URL', help: "context.argocdUrl, overriding the context ConfigMap (the controller's --argocd-url); when neither sets it: https://argocd.example.com" },
@@ -54,4 +54,11 @@ export async function cliContext(args: ParsedArgs, overrides: ContextOverrides, 
 /** `# context.argocdUrl = "…" (ConfigMap argocd/herald-context)` lines for --explain. */
 export function explainContextLines(context: ResolvedContext): string[] {
   return describeContext(context).map((line) => `# context.${line}`);
+}
+
+/** A debugging command's workspace and context; the context flags are checked before any cluster is asked. */
+export async function openDebugWorkspace(args: ParsedArgs, appName: string): Promise<{ workspace: Workspace; context: CliContext }> {
+  const overrides = cliContextOverrides(args);
+  const workspace = await openWorkspace(args, appName);
+  return { workspace, context: await cliContext(args, overrides, workspace) };
 }

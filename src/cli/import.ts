@@ -8,7 +8,8 @@ import { HeraldError } from '../errors.js';
 import { convertNotificationsConfigMap, type ConvertedResource, type ImportResult, type SecretStub } from '../importer/index.js';
 import { maskSecrets, registerSecret } from '../secrets.js';
 import { isNamespaceName } from '../names.js';
-import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
+import { flagsHelp, positionals, UsageError, type FlagSpec } from '../flags.js';
+import { commandArgs } from './commands.js';
 import { DEFAULT_CONTROL_NAMESPACE } from './lookup.js';
 
 /** The input is not an Argo CD notifications ConfigMap. */
@@ -62,11 +63,8 @@ Examples:
 `;
 
 export async function runImport(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, flags);
-  if (args.has('help')) {
-    process.stdout.write(importHelp);
-    return 0;
-  }
+  const args = commandArgs(argv, flags, importHelp);
+  if (!args) return 0;
   const [file] = positionals(args, ['FILE']) as [string];
   const namespace = args.one('namespace') ?? DEFAULT_CONTROL_NAMESPACE;
   if (!isNamespaceName(namespace)) throw new UsageError(`--namespace "${namespace}" is not a valid namespace name`);

@@ -11,9 +11,10 @@ import { renderFlags, renderLimitsOf } from '../config.js';
 import { RenderPool } from '../sandbox/pool.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, type RenderedNotification, type RenderLimits, type TemplateContext } from '../templates/index.js';
 import type { NotificationTemplateSpec } from '../api/generated.js';
-import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
-import { cliContext, cliContextOverrides, contextFlags, explainContextLines } from './context.js';
-import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
+import { flagsHelp, positionals, UsageError, type FlagSpec } from '../flags.js';
+import { commandArgs, runSubcommand } from './commands.js';
+import { contextFlags, explainContextLines, openDebugWorkspace } from './context.js';
+import { resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
 
 const flags: FlagSpec[] = [
   { name: 'channel', value: 'NAME', help: 'DingTalkChannel (resolved like the operator does) whose robot receives the message: reads its Secret, checks its keywords, sends, prints the answer' },
@@ -47,30 +48,19 @@ Examples:
   herald template notify app-sync-change guestbook --stdout -f config/samples -f guestbook.yaml
 `;
 
-export async function runTemplate(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(templateHelp);
-    return sub === undefined ? 2 : 0;
-  }
-  if (sub !== 'notify') throw new UsageError(`unknown subcommand "template ${sub}" (known: notify)`);
-  return templateNotify(rest);
+export function runTemplate(argv: string[]): Promise<number> {
+  return runSubcommand(argv, 'template', templateHelp, 'notify', templateNotify);
 }
 
 export async function templateNotify(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, flags);
-  if (args.has('help')) {
-    process.stdout.write(templateHelp);
-    return 0;
-  }
+  const args = commandArgs(argv, flags, templateHelp);
+  if (!args) return 0;
   const [templateName, appName] = positionals(args, ['TEMPLATE', 'APP']) as [string, string];
   const channelName = args.one('channel');
   const dryRun = args.has('stdout');
   if (!dryRun && !channelName) throw new UsageError('say where the message goes: --channel NAME to send it, or --stdout to only print it');
-  const overrides = cliContextOverrides(args);
 
-  const workspace = await openWorkspace(args, appName);
-  const context = await cliContext(args, overrides, workspace);
+  const { workspace, context } = await openDebugWorkspace(args, appName);
   const template = resolveInScope(workspace.resources.templates, workspace, 'NotificationTemplate', templateName);
   const compiled = compileTemplate(template.object.spec);
   if (!compiled.ok) {

@@ -5,9 +5,10 @@ import { formatTriggerErrors, compileTrigger } from '../triggers/index.js';
 import { maskSecrets } from '../secrets.js';
 import { renderFlags, renderLimitsOf } from '../config.js';
 import { RenderPool } from '../sandbox/pool.js';
-import { flagsHelp, parseFlags, positionals, UsageError, type FlagSpec } from '../flags.js';
-import { cliContext, cliContextOverrides, contextFlags, explainContextLines } from './context.js';
-import { openWorkspace, resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
+import { flagsHelp, positionals, UsageError, type FlagSpec } from '../flags.js';
+import { commandArgs, runSubcommand } from './commands.js';
+import { contextFlags, explainContextLines, openDebugWorkspace } from './context.js';
+import { resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
 import { explainTrigger, formatExplanation } from './trigger-explain.js';
 
 const flags: FlagSpec[] = [
@@ -42,30 +43,19 @@ Examples:
   herald trigger run on-deployed guestbook -f config/samples -f guestbook.yaml
 `;
 
-export async function runTrigger(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(triggerHelp);
-    return sub === undefined ? 2 : 0;
-  }
-  if (sub !== 'run') throw new UsageError(`unknown subcommand "trigger ${sub}" (known: run)`);
-  return triggerRun(rest);
+export function runTrigger(argv: string[]): Promise<number> {
+  return runSubcommand(argv, 'trigger', triggerHelp, 'run', triggerRun);
 }
 
 export async function triggerRun(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, flags);
-  if (args.has('help')) {
-    process.stdout.write(triggerHelp);
-    return 0;
-  }
+  const args = commandArgs(argv, flags, triggerHelp);
+  if (!args) return 0;
   const [triggerName, appName] = positionals(args, ['TRIGGER', 'APP']) as [string, string];
   const nowText = args.one('now');
   const now = nowText === undefined ? new Date() : new Date(nowText);
   if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-01T08:00:00Z, got "${nowText}"`);
-  const overrides = cliContextOverrides(args);
 
-  const workspace = await openWorkspace(args, appName);
-  const context = await cliContext(args, overrides, workspace);
+  const { workspace, context } = await openDebugWorkspace(args, appName);
   const trigger = resolveInScope(workspace.resources.triggers, workspace, 'NotificationTrigger', triggerName);
   const compiled = compileTrigger(trigger.object.spec);
   if (!compiled.ok) {

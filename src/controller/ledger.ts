@@ -139,17 +139,25 @@ function parseJsonObject(text: string | undefined): Record<string, unknown> | un
   }
 }
 
-/** A damaged annotation yields an empty ledger and `damaged: true`, never an exception. */
-export function parseNotified(text: string | undefined): { ledger: NotifiedLedger; damaged: boolean } {
+/** The object's values that pass `valid`; text that is no JSON object, or any other value, is `damaged` (never an exception). */
+function parseRecord<T>(text: string | undefined, valid: (value: unknown) => value is T): { values: Record<string, T>; damaged: boolean } {
   const raw = parseJsonObject(text);
-  if (!raw) return { ledger: {}, damaged: true };
-  const ledger: NotifiedLedger = {};
+  if (!raw) return { values: {}, damaged: true };
+  const values: Record<string, T> = {};
   let damaged = false;
   for (const [key, value] of Object.entries(raw)) {
-    if (typeof value === 'number' && Number.isFinite(value)) ledger[key] = value;
+    if (valid(value)) values[key] = value;
     else damaged = true;
   }
-  return { ledger, damaged };
+  return { values, damaged };
+}
+
+const isTimestamp = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/** A damaged annotation yields an empty ledger and `damaged: true`, never an exception. */
+export function parseNotified(text: string | undefined): { ledger: NotifiedLedger; damaged: boolean } {
+  const { values, damaged } = parseRecord(text, isTimestamp);
+  return { ledger: values, damaged };
 }
 
 function isOutboxEntry(value: unknown): value is OutboxEntry {
@@ -170,15 +178,8 @@ function isOutboxEntry(value: unknown): value is OutboxEntry {
 }
 
 export function parseOutbox(text: string | undefined): { outbox: Outbox; damaged: boolean } {
-  const raw = parseJsonObject(text);
-  if (!raw) return { outbox: {}, damaged: true };
-  const outbox: Outbox = {};
-  let damaged = false;
-  for (const [id, value] of Object.entries(raw)) {
-    if (isOutboxEntry(value)) outbox[id] = value;
-    else damaged = true;
-  }
-  return { outbox, damaged };
+  const { values, damaged } = parseRecord(text, isOutboxEntry);
+  return { outbox: values, damaged };
 }
 
 /**

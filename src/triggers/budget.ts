@@ -18,6 +18,7 @@
 // test/unit/triggers-bounds.test.ts fails if a library upgrade bypasses either hook.
 import { formatPosition, position } from './position.js';
 import { compileRegex, re2Matches, RegexSyntaxError } from './regex.js';
+import { Slot } from './slot.js';
 
 export interface CelLimits {
   /** Cost units one expression may use per evaluation; also the compile-time estimate's limit. */
@@ -273,23 +274,16 @@ export class CostMeter {
   }
 }
 
-// cel-js calls handlers without a context of ours, and evaluation is synchronous, so
-// the meter of the evaluation in progress lives here (set by meter() around each run).
-let active: CostMeter | undefined;
+// The meter of the evaluation in progress (set by meter() around each run; see slot.ts).
+const meters = new Slot<CostMeter>();
 
 /** Runs `evaluate` with `m` charged by every instrumented node it reaches. */
 export function meter<T>(m: CostMeter, evaluate: () => T): T {
-  const previous = active;
-  active = m;
-  try {
-    return evaluate();
-  } finally {
-    active = previous;
-  }
+  return meters.during(m, evaluate);
 }
 
 function charge(units: number, where: CostSite): void {
-  active?.charge(units, where);
+  meters.current?.charge(units, where);
 }
 
 /** Units one iteration charges: 1 plus the nodes of the step evaluated each time (nested comprehensions charge their own). */

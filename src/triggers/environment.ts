@@ -1,6 +1,7 @@
 // The one CEL environment all trigger expressions are compiled in.
 import { Environment } from '@marcbachmann/cel-js';
 import { applicationSchema } from './app-schema.js';
+import { Slot } from './slot.js';
 
 /** What the functions `now()` and `notified()` answer during one evaluation. */
 export interface EvaluationScope {
@@ -9,22 +10,16 @@ export interface EvaluationScope {
   notifiedAt?: ((trigger: string) => number | undefined) | undefined;
 }
 
-// cel-js calls function handlers without the evaluation context, and evaluation is
-// synchronous, so the scope of the evaluation in progress lives here. It is set and
-// cleared by withScope() around each call, which keeps evaluateTrigger pure.
-let current: EvaluationScope | undefined;
+// The scope of the evaluation in progress, set by withScope() around each call, which
+// keeps evaluateTrigger pure.
+const scopes = new Slot<EvaluationScope>();
 
 export function withScope<T>(scope: EvaluationScope, run: () => T): T {
-  const previous = current;
-  current = scope;
-  try {
-    return run();
-  } finally {
-    current = previous;
-  }
+  return scopes.during(scope, run);
 }
 
 function scope(fn: string): EvaluationScope {
+  const current = scopes.current;
   if (!current) throw new Error(`${fn} is only available while a trigger is evaluated`);
   return current;
 }
