@@ -6,8 +6,8 @@
 // paused until its spec or Secret changes (DingTalk would mute or ignore us);
 // a message the channel can never take → given up with an Event, the rest go on;
 // a digest the channel refuses → sent again as two halves, down to single messages.
-// An Application's messages go out in the order they were decided: one that waits
-// for a retry holds back the later ones of the same app (not those of other apps).
+// An Application's messages go out in the order they were decided (waiting.ts holds
+// what waits and says what may go now).
 // While the channel is unreachable one message probes it every PROBE_MS; the first
 // success lets every waiting message go at once. The rate window (window-keeper.ts) is
 // rebuilt from the channel's status.sendWindow and kept there; DingTalk's 130101 mutes
@@ -19,7 +19,8 @@ import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Outbox, OutboxEntry } from './ledger.js';
-import { attemptedEntry, byDecision, parkedEntry, unparkedEntry } from './outbox.js';
+import { attemptedEntry, parkedEntry } from './outbox.js';
+import { WaitingItems } from './waiting.js';
 import { emptyWindow } from './send-window.js';
 import { DINGTALK_MUTE_MS, WindowKeeper, type WindowOptions } from './window-keeper.js';
 
@@ -68,7 +69,7 @@ function reasonOf(error: unknown): string {
 }
 
 export class ChannelDispatcher {
-  private readonly items = new Map<string, DispatchItem>();
+  private readonly items: WaitingItems;
   private readonly window: WindowKeeper;
   private running = false;
   private stopped = false;
@@ -92,6 +93,8 @@ export class ChannelDispatcher {
     private readonly now: () => number = Date.now,
     private readonly windowOptions: WindowOptions = {},
   ) {
+    // herald_outbox_pending{channel}: what this dispatcher holds, i.e. what waits for the channel.
+    this.items = new WaitingItems((size) => metrics.outboxPending.set({ channel: name }, size));
     this.window = new WindowKeeper(windowOptions.initial ?? emptyWindow(), windowOptions.write, now, (error) =>
       log.warn('could not store the rate window on the channel status', { channel: name, error: errorMessage(error) }),
     );
@@ -101,47 +104,15 @@ export class ChannelDispatcher {
     return this.items.size;
   }
 
-  /** herald_outbox_pending{channel}: what this dispatcher holds, i.e. what waits for the channel. */
-  private changed(): void {
-    this.metrics.outboxPending.set({ channel: this.name }, this.items.size);
-  }
-
-  private forgetItem(item: DispatchItem): void {
-    const key = `${item.appKey}\u0000${item.id}`;
-    const held = this.items.get(key);
-    // A fold entry replaced while this version was on its way goes too: the completion
-    // write keeps what was folded since in the outbox, and the app hands that over again.
-    if (held === item || (held && item.entry.folded)) {
-      this.items.delete(key);
-      this.changed();
-    }
-  }
-
   /** Adds an item unless the same (app, id) is already held (a fold entry is replaced by its newer version). */
   enqueue(item: DispatchItem): void {
     if (this.stopped) return;
-    const key = `${item.appKey}\u0000${item.id}`;
-    const held = this.items.get(key);
-    if (held) {
-      // A fold entry that counts more folded messages now: the newer one goes (the older may be in flight).
-      if (held.entry.folded && item.entry.folded?.count !== held.entry.folded.count) this.items.set(key, item);
-      return;
-    }
-    this.items.set(key, item);
-    this.changed();
-    this.kick();
+    if (this.items.add(item)) this.kick();
   }
 
   /** Drops the app's items that its outbox no longer holds (folded away, or the app is gone). */
   keepOnly(appKey: string, outbox: Outbox): void {
-    let dropped = false;
-    for (const [key, item] of this.items) {
-      if (item.appKey === appKey && !(item.id in outbox)) {
-        this.items.delete(key);
-        dropped = true;
-      }
-    }
-    if (dropped) this.changed();
+    this.items.keepOnly(appKey, outbox);
   }
 
   /** The channel's config changed: a paused channel or parked items get another chance. */
@@ -209,13 +180,11 @@ export class ChannelDispatcher {
             continue;
           }
           this.paused = undefined;
-          for (const item of this.items.values()) if (item.entry.parked) item.entry = unparkedEntry(item.entry);
+          this.items.unpark();
         }
-        for (const item of this.items.values()) {
-          if (item.entry.parked && item.parkedFingerprint !== runtime.fingerprint) item.entry = unparkedEntry(item.entry);
-        }
+        this.items.unpark(runtime.fingerprint);
         const split = this.nextSplit();
-        const { ready, waiting } = this.readyItems(now);
+        const { ready, waiting } = this.items.ready(now);
         if (!split && ready.length === 0) {
           if (waiting.length === 0) return;
           const probeAt = this.outageSince !== undefined ? Math.max(this.lastProbe, this.outageSince) + PROBE_MS : Infinity;
@@ -264,7 +233,7 @@ export class ChannelDispatcher {
   /** The next part of a refused digest whose items still wait (parked or sent ones drop out). */
   private nextSplit(): DispatchItem[] | undefined {
     while (this.splits.length > 0) {
-      const part = this.splits[0]!.filter((item) => this.stillQueued(item) && !item.entry.parked);
+      const part = this.splits[0]!.filter((item) => this.items.holds(item) && !item.entry.parked);
       if (part.length > 0) {
         this.splits[0] = part;
         return part;
@@ -274,31 +243,11 @@ export class ChannelDispatcher {
     return undefined;
   }
 
-  /**
-   * Items that may go now, oldest decision first, and those that wait (for a retry).
-   * An app's item that waits holds back the app's later items; parked items hold back nothing.
-   */
-  private readyItems(now: number): { ready: DispatchItem[]; waiting: DispatchItem[] } {
-    const ready: DispatchItem[] = [];
-    const waiting: DispatchItem[] = [];
-    const heldBack = new Set<string>();
-    const sorted = [...this.items.values()].filter((item) => !item.entry.parked).sort((a, b) => byDecision(a.entry, b.entry));
-    for (const item of sorted) {
-      if (!heldBack.has(item.appKey) && item.entry.next <= now) {
-        ready.push(item);
-        continue;
-      }
-      waiting.push(item);
-      heldBack.add(item.appKey);
-    }
-    return { ready, waiting };
-  }
-
   /** The channel took a message: if it was unreachable, every waiting message may go now. */
   private reachable(): void {
     if (this.outageSince === undefined) return;
     this.outageSince = undefined;
-    for (const item of this.items.values()) if (item.entry.next > 0) item.entry = { ...item.entry, next: 0 };
+    this.items.retryNow();
   }
 
   /** Counts a send's slot from when its answer arrived (sends are one at a time). */
@@ -313,15 +262,11 @@ export class ChannelDispatcher {
     }
   }
 
-  private stillQueued(item: DispatchItem): boolean {
-    return this.items.get(`${item.appKey}\u0000${item.id}`) === item;
-  }
-
   private async sendOne(runtime: ChannelRuntime, item: DispatchItem): Promise<void> {
     this.window.sent();
     try {
       const receipt = await this.counted(runtime.channel.send(item.entry.body as unknown as OutgoingMessage, this.abort.signal));
-      this.forgetItem(item);
+      this.items.forget(item);
       this.reachable();
       this.callbacks.channelProblem(undefined);
       await this.callbacks.delivered([item], receipt.response);
@@ -335,7 +280,7 @@ export class ChannelDispatcher {
     try {
       const receipt = await this.counted(runtime.channel.sendDigest!(items.map((item) => item.entry.body as unknown as OutgoingMessage), this.abort.signal));
       const included = items.slice(0, receipt.included);
-      for (const item of included) this.forgetItem(item);
+      for (const item of included) this.items.forget(item);
       this.reachable();
       this.metrics.digests.inc({ channel: this.name });
       this.callbacks.channelProblem(undefined);
@@ -367,7 +312,7 @@ export class ChannelDispatcher {
         return;
       }
       for (const item of items) {
-        this.forgetItem(item);
+        this.items.forget(item);
         await this.callbacks.rejected(item, reason, message);
       }
       return;
