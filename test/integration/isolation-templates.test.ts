@@ -12,6 +12,7 @@ import { buildApp } from '../support/fixtures/apps.js';
 import { startOperator } from '../support/operator.js';
 import { readyOf } from '../support/scenario.js';
 import { sleep, waitFor } from '../support/wait.js';
+import type { TemplateBudgetFailure } from '../../src/controller/store.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -30,19 +31,10 @@ const ATTACKS = [
 /** Hostile Applications per tenant: each render of a slow template holds a render process for the whole deadline. */
 const HOSTILE_APPS = 3;
 
-interface BudgetFailure {
-  reason: string;
-  message: string;
-  application?: string;
-  trigger?: string;
-  channel?: string;
-  time: string;
-  generation?: number;
-}
 
-function budgetFailure(namespace: string): BudgetFailure | undefined {
+function budgetFailure(namespace: string): TemplateBudgetFailure | undefined {
   const object = JSON.parse(testCluster().kubectlOrThrow(['get', 'notificationtemplate', 'msg', '-n', namespace, '-o', 'json'])) as {
-    status?: { lastBudgetFailure?: BudgetFailure };
+    status?: { lastBudgetFailure?: TemplateBudgetFailure };
   };
   return object.status?.lastBudgetFailure;
 }
