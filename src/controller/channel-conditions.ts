@@ -1,8 +1,7 @@
 // Conditions of a DingTalkChannel besides Ready (pure).
 import { RATE_LIMITED, Reasons } from '../api/reasons.js';
-import type { Condition } from './conditions.js';
+import { metaTime, type Condition } from './conditions.js';
 import type { SendWindowRecord } from './send-window.js';
-import { isoSeconds } from './send-window.js';
 import type { ChannelEntry } from './store.js';
 
 /**
@@ -24,7 +23,7 @@ export function rateLimitedCondition(
         type: RATE_LIMITED,
         status: 'True',
         reason: Reasons.Muted,
-        message: `DingTalk answered 130101 (more than its limit of messages a minute): herald sends nothing to this robot until ${isoSeconds(Math.ceil(until / 1000) * 1000)}; waiting messages are kept and go out then, as digests when many`,
+        message: `DingTalk answered 130101 (more than its limit of messages a minute): herald sends nothing to this robot until ${metaTime(Math.ceil(until / 1000) * 1000)}; waiting messages are kept and go out then, as digests when many`,
         observedGeneration: generation,
       },
       endsInMs: until - now,

@@ -2,6 +2,7 @@
 // problem (a paused channel) and a mute (130101), kept on the channel's store entry. A
 // change asks for the status to be written again: at once for a problem or a mute, at
 // most every CHANNEL_STATUS_EVERY_MS per channel for lastSentTime/lastError.
+import { metaTime } from './conditions.js';
 import type { ConfigStore } from './store.js';
 
 /** lastSentTime/lastError are written at most this often per channel. */
@@ -15,9 +16,6 @@ export interface ChannelStatusDeps {
   schedule?: (callback: () => void, ms: number) => void;
   everyMs?: number;
 }
-
-/** RFC 3339 without fractions, as metav1.Time is written. */
-export const metaTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class ChannelStatus {
   private readonly due = new Set<string>();

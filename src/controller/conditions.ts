@@ -8,11 +8,14 @@ export interface Condition {
   message: string;
 }
 
+/** RFC 3339 in whole seconds, as metav1.Time is written. */
+export const metaTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 export function setCondition(existing: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
   const others = (existing ?? []).filter((condition) => condition.type !== next.type);
   const previous = (existing ?? []).find((condition) => condition.type === next.type);
   const lastTransitionTime =
-    previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    previous && previous.status === next.status ? previous.lastTransitionTime : metaTime(now.getTime());
   return [...others, { ...next, message: next.message.slice(0, 32_000), lastTransitionTime }];
 }
 

@@ -9,6 +9,7 @@
 //
 // mail-store.ts is the only writer of the two annotations; it applies these.
 import type { OutgoingMessage } from '../channels/channel.js';
+import { metaTime } from './conditions.js';
 import { parseLedgerKey, serialiseNotified, serialiseOutbox, type NotifiedLedger, type Outbox, type OutboxEntry } from './ledger.js';
 
 /** One Application's durable delivery state: herald.gitops.dev/notified and herald.gitops.dev/outbox. */
@@ -189,7 +190,7 @@ function foldLine(entry: OutboxEntry): string {
   if (entry.folded) return `${entry.folded.count} folded before`;
   const oncePer = parseLedgerKey(entry.key)?.oncePer;
   const what = oncePer ? `${entry.trigger} (${oncePer.length > 40 ? `${oncePer.slice(0, 40)}…` : oncePer})` : entry.trigger;
-  return `${what}, decided ${new Date(entry.decided).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  return `${what}, decided ${metaTime(entry.decided)}`;
 }
 
 /** The message that reports folded messages: what it says is rebuilt from `folded` on every fold. */

@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { RenderPool, RenderUnavailableError } from '../sandbox/pool.js';
 import { BudgetReasons, TemplateBudgetError, type RenderLimits } from '../templates/limits.js';
 import type { RenderedNotification, TemplateContext } from '../templates/types.js';
+import { metaTime } from './conditions.js';
 import { TemplateNotUsable } from './errors.js';
 import { resolveScoped, type ObjectRef } from './routing.js';
 import type { ConfigStore, TemplateBudgetFailure } from './store.js';
@@ -156,7 +157,7 @@ export class TemplateRenderer {
       application: site.app,
       trigger: site.trigger,
       channel: `${site.channel.namespace}/${site.channel.name}`,
-      time: this.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: metaTime(this.now().getTime()),
       ...(entry.generation === undefined ? {} : { generation: entry.generation }),
     };
     entry.lastBudgetFailure = failure;

@@ -17,8 +17,8 @@
 //
 // A send is counted from when DingTalk answered (between our request and its answer
 // DingTalk counted it), and held for WINDOW_MS, a little more than DingTalk's minute.
-
 import type { DingTalkChannelStatus } from '../api/generated.js';
+import { metaTime } from './conditions.js';
 
 /** status.sendWindow as stored on the DingTalkChannel (crds/ is the source of its shape). */
 export type SendWindowRecord = NonNullable<DingTalkChannelStatus['sendWindow']>;
@@ -50,8 +50,6 @@ const parseTime = (text: string | undefined): number | undefined => {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 };
-
-export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const sorted = (list: number[]): number[] => [...list].sort((a, b) => a - b);
 
@@ -175,12 +173,12 @@ export function toRecord(state: WindowState, now: number, complete: boolean): Se
     groups.set(second, (groups.get(second) ?? 0) + 1);
   }
   const record: SendWindowRecord = {
-    sends: [...groups.entries()].sort(([a], [b]) => a - b).map(([at, count]) => ({ at: isoSeconds(at), count })),
+    sends: [...groups.entries()].sort(([a], [b]) => a - b).map(([at, count]) => ({ at: metaTime(at), count })),
   };
-  if (current.claim && !complete) record.claim = { slots: current.claim.slots, until: isoSeconds(Math.ceil(current.claim.until / SECOND) * SECOND) };
-  if (current.mutedUntil !== undefined) record.mutedUntil = isoSeconds(Math.ceil(current.mutedUntil / SECOND) * SECOND);
-  if (current.lastSent !== undefined) record.lastSentTime = isoSeconds(current.lastSent);
+  if (current.claim && !complete) record.claim = { slots: current.claim.slots, until: metaTime(Math.ceil(current.claim.until / SECOND) * SECOND) };
+  if (current.mutedUntil !== undefined) record.mutedUntil = metaTime(Math.ceil(current.mutedUntil / SECOND) * SECOND);
+  if (current.lastSent !== undefined) record.lastSentTime = metaTime(current.lastSent);
   record.complete = complete;
-  record.updatedTime = isoSeconds(now);
+  record.updatedTime = metaTime(now);
   return record;
 }
