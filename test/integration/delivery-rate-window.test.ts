@@ -107,7 +107,11 @@ test.serial('a burst of 20, SIGTERM, a restart and a second burst: never a 13010
   t.true(busiestMinute(robot) <= 20, `at most 20 requests in any 60 s (saw ${busiestMinute(robot)})`);
   const second = robot.accepted().slice(20);
   t.true(second.every((request) => request.time >= firstBurstStart + 60_000), 'the restarted operator waited for the minute of the first burst');
-  t.true(second.length < 20, `the second burst arrived in fewer requests (${second.length}): digests`);
+  // The window frees as the first burst's seconds age out. When all 20 went out within one
+  // second, all 20 slots free at once and 20 single requests are right; otherwise the
+  // second burst meets fewer free slots than messages and must be digested.
+  if ((stored?.sends ?? []).length > 1) t.true(second.length < 20, `the second burst arrived in fewer requests (${second.length}): digests`);
+  else t.true(second.length <= 20, `the first burst went out within one second: up to 20 requests (${second.length})`);
   const texts = second.map((request) => `${markdownOf(request).title}\n${markdownOf(request).text}`).join('\n');
   for (let i = 1; i <= 20; i++) t.true(texts.includes(appName(i)), `${appName(i)} is in what arrived after the restart`);
   t.deepEqual(await delivered(scenario, 20, 1), Array.from({ length: 20 }, (_, i) => appName(i + 1)), 'the first burst is recorded too');
