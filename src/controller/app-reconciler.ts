@@ -154,7 +154,7 @@ export class AppReconciler {
     // Delivery outcomes the MailStore could not write yet: written now (a failure retries this key).
     if (read.changed && !(await this.deps.mail.commit(key, app, read.mail, read.applied))) return;
     const state = read.mail;
-    this.deps.deliver(key, state.outbox);
+    this.handOver(key, app);
     if (!isFresh(app)) {
       this.deps.log.debug('waiting for Argo CD to reconcile the finished operation', { app: key });
       return;
@@ -243,7 +243,16 @@ export class AppReconciler {
       this.deps.log.info('notification decided', { app: key, trigger: entry.trigger, template: entry.template, channel: `${entry.channelNamespace}/${entry.channel}` });
     }
     if (queued.folded.length > 0) this.reportFolded(app, queued.folded);
-    this.deps.deliver(key, queued.mail.outbox);
+    this.handOver(key, app);
+  }
+
+  /**
+   * Hands the app's outbox to delivery as it is now, not as it was read before an await:
+   * a message the channel accepted meanwhile has its completion waiting in the MailStore,
+   * and handing over the older copy would send it again.
+   */
+  private handOver(key: string, app: Application): void {
+    this.deps.deliver(key, this.deps.mail.read(key, app).mail.outbox);
   }
 
   private reportFolded(app: Application, reports: FoldReport[]): void {
