@@ -50,6 +50,8 @@ export interface Config {
   firstSightWindowSeconds: number;
   /** Seconds a channel sends nothing after DingTalk answered 130101 (DingTalk mutes the robot for 10 minutes). */
   dingtalkMuteSeconds: number;
+  /** A Normal Event NotificationSent on the Application for every delivered message (one more API write each). */
+  sentEvents: boolean;
 }
 
 /** Template rendering budgets: the controller's and the CLI's (template notify/render, trigger run) alike. */
@@ -97,6 +99,7 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'cel-list-size-estimate', value: 'N', env: 'HERALD_CEL_LIST_SIZE_ESTIMATE', default: String(DEFAULT_CEL_LIMITS.listSizeEstimate), help: 'Elements the compile-time cost estimate assumes for an Application list' },
   { name: 'dingtalk-allowed-hosts', value: 'HOSTS', env: 'HERALD_DINGTALK_ALLOWED_HOSTS', repeatable: true, help: 'More hosts DingTalkChannel URLs may name besides https://oapi.dingtalk.com: host, host:port or host:* (https only), http://host[:port|:*] to allow plain http too; repeatable or comma-separated' },
   { name: 'dingtalk-mute-seconds', value: 'SECONDS', env: 'HERALD_DINGTALK_MUTE_SECONDS', default: '600', help: 'Seconds a DingTalkChannel sends nothing after DingTalk answered 130101 (DingTalk mutes the robot for 10 minutes); waiting messages are kept and go out, as digests when many, once it ends' },
+  { name: 'sent-events', env: 'HERALD_SENT_EVENTS', default: 'false', help: 'Record a Normal Event NotificationSent on the Application for every delivered message (one more API write per message); failures always get a Warning Event, and every send is in the ledger, the log and herald_deliveries_total' },
   { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
   { name: 'on-first-sight', value: 'MODE', env: 'HERALD_ON_FIRST_SIGHT', default: 'record', help: "What herald does with the state an Application is in when it first evaluates a trigger for it and a channel (fresh install, new trigger, subscription or channel): record (write it to the send ledger without sending; only later changes are sent) or send (report the current state too); a trigger's spec.onFirstSight overrides it" },
   { name: 'first-sight-window', value: 'SECONDS', env: 'HERALD_FIRST_SIGHT_WINDOW', default: String(DEFAULT_FIRST_SIGHT_WINDOW_SECONDS), help: "With record: an Application whose state began at most this many seconds before herald first saw it (last operation finished or started, health changed, deleted, or created while herald ran) is news and is sent; 0 records everything" },
@@ -146,6 +149,7 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     firstSightWindowSeconds: integer('first-sight-window', one('first-sight-window'), 0, 7 * 24 * 3600),
     render: renderLimitsOf(one),
     dingtalkMuteSeconds: integer('dingtalk-mute-seconds', one('dingtalk-mute-seconds'), 1, 86_400),
+    sentEvents: flags.has('sent-events'),
     cel: Object.freeze({
       costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
       listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),

@@ -30,6 +30,8 @@ export interface DeliveryDeps {
   channelStatus: Pick<ChannelStatus, 'sent' | 'failed' | 'problem' | 'muted'>;
   /** Merge-patches the channel's status (status.sendWindow); without it the window is not stored. */
   writeChannelStatus?: (namespace: string, name: string, status: Record<string, unknown>) => Promise<unknown>;
+  /** A Normal Event per delivered message on its Application (--sent-events; default off: one API write less per message). */
+  sentEvents?: boolean;
   /** How long a 130101 mutes a channel (--dingtalk-mute-seconds). */
   muteMs?: number;
   /** Makes a channel's dispatcher (default: a ChannelDispatcher). */
@@ -133,9 +135,10 @@ export class Delivery {
       const ids = appItems.map((item) => item.id);
       const sent: Outbox = Object.fromEntries(appItems.map((item) => [item.id, item.entry]));
       writes.push(mail.change(appKey, (state) => completed(state, ids, now, sent)));
-      const involved = this.deps.involvedFor(appKey);
+      const triggers = [...new Set(appItems.map((item) => item.entry.trigger))].join(', ');
+      this.deps.log.info('notification sent', { app: appKey, trigger: triggers, channel, ...(items.length > 1 ? { digestOf: items.length } : {}) });
+      const involved = this.deps.sentEvents ? this.deps.involvedFor(appKey) : undefined;
       if (involved) {
-        const triggers = [...new Set(appItems.map((item) => item.entry.trigger))].join(', ');
         events.record(involved, 'Normal', EventReasons.NotificationSent, `trigger ${triggers} → channel ${name}${items.length > 1 ? ` (in a digest of ${items.length})` : ''}`);
       }
     }

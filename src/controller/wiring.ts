@@ -69,6 +69,7 @@ export function wireController({ config, kc, log, metrics }: ControllerDeps, hoo
     channelStatus: new ChannelStatus({ store, changed: (namespace, name) => configQueue.add(channelKey(namespace, name)) }),
     writeChannelStatus: (namespace, name, status) => writer.patchHeraldStatus('dingtalkchannels', namespace, name, status),
     muteMs: config.dingtalkMuteSeconds * 1000,
+    sentEvents: config.sentEvents,
   });
   const renderer = new TemplateRenderer({
     store,

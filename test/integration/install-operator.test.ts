@@ -24,7 +24,8 @@ test('as its ServiceAccount, herald notifies, records, refreshes and elects itse
   t.teardown(() => access.cleanup());
   await writeWebhookSecret(namespace, { 'webhook.github.secret': GITHUB_SECRET });
 
-  const operator = await startOperator({ controlNamespace: namespace, kubeconfig: access.kubeconfigPath });
+  // --sent-events: the ServiceAccount may record a Normal Event per message too (off by default).
+  const operator = await startOperator({ controlNamespace: namespace, kubeconfig: access.kubeconfigPath, extraArgs: ['--sent-events'] });
   t.teardown(() => operator.stop());
   const metricsUrl = `http://127.0.0.1:${operator.ports.metrics}/metrics`;
   await waitFor(() => operator.isLeader(), 'the operator to take the Lease');

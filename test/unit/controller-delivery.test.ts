@@ -14,7 +14,7 @@ import type { Outbox, OutboxEntry } from '../../src/controller/ledger.js';
 import { MailStore } from '../../src/controller/mail-store.js';
 import { ConfigStore } from '../../src/controller/store.js';
 import type { EventType } from '../../src/kube/events.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { waitFor } from '../support/wait.js';
 
@@ -36,7 +36,8 @@ interface FakeDispatcher {
 }
 
 /** Everything around one Delivery; `apps` is the fake API server's view of the Applications. */
-function harness(options: { outboxes: Record<string, Outbox>; channel?: Channel; deleted?: string[]; realDispatcher?: { now: () => number } }) {
+function harness(options: { outboxes: Record<string, Outbox>; channel?: Channel; deleted?: string[]; realDispatcher?: { now: () => number }; sentEvents?: boolean }) {
+  const logLines: string[] = [];
   const apps = new Map<string, Application>();
   for (const [key, outbox] of Object.entries(options.outboxes)) {
     const [namespace, name] = key.split('/');
@@ -82,12 +83,13 @@ function harness(options: { outboxes: Record<string, Outbox>; channel?: Channel;
     mail,
     events: { record: (involved, type, reason, message) => events.push({ app: `${involved.namespace}/${involved.name}`, type, reason, message }) },
     metrics,
-    log: silentLogger,
+    log: createLogger('info', (line) => logLines.push(line)),
     involvedFor: (appKey) => {
       const app = apps.get(appKey);
       return app && !options.deleted?.includes(appKey) ? { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: app.metadata.namespace!, name: app.metadata.name!, uid: app.metadata.uid } : undefined;
     },
     channelStatus,
+    sentEvents: options.sentEvents ?? true,
     now: () => NOW,
     createDispatcher: options.realDispatcher
       ? (name, runtime, callbacks) => {
@@ -124,7 +126,7 @@ function harness(options: { outboxes: Record<string, Outbox>; channel?: Channel;
   const runStatusTimers = () => {
     for (const callback of scheduled.splice(0)) callback();
   };
-  return { real, apps, mail, store, delivery, dispatchers, patches, requeued, events, statusWrites, runStatusTimers, mailOf, deliverAll, itemOf, counter, metrics };
+  return { real, apps, mail, store, delivery, dispatchers, patches, requeued, events, statusWrites, runStatusTimers, mailOf, deliverAll, itemOf, counter, metrics, logLines };
 }
 
 test('deliver hands every entry, in decision order, to its channel; nothing is sent when not leading', (t) => {
@@ -164,6 +166,17 @@ test('delivered (one message): one patch moves the key from the outbox to the le
   t.deepEqual(h.statusWrites, [], 'the status write is throttled');
   h.runStatusTimers();
   t.deepEqual(h.statusWrites, ['argocd/ops']);
+});
+
+test('delivered without --sent-events (the default): no Event, one API write; the send is logged and counted', async (t) => {
+  const h = harness({ outboxes: { 'argocd/guestbook': { a: entry('ka') } }, sentEvents: false });
+  h.deliverAll();
+  await h.dispatchers[0]!.callbacks.delivered([h.itemOf('argocd/guestbook', 'a')], { errcode: 0 });
+  t.deepEqual(h.events, []);
+  t.is(h.patches.length, 1);
+  t.is(await h.counter('sent'), 1);
+  const sent = h.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'notification sent');
+  t.deepEqual(sent.map(({ app, trigger, channel }) => ({ app, trigger, channel })), [{ app: 'argocd/guestbook', trigger: 'on-deployed', channel: 'argocd/ops' }]);
 });
 
 test('delivered (a digest over two apps): one patch per app, digested metric per message, Events name the digest', async (t) => {
