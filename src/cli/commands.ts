@@ -1,7 +1,7 @@
 // The command table of the `herald` binary. Commands load on demand, so `herald check`
 // does not pay for the Kubernetes client the controller needs. Also what every command
 // does alike: --help, and a command with one subcommand (template notify, trigger run).
-import { parseFlags, UsageError, type FlagSpec, type ParsedArgs } from '../flags.js';
+import { parseFlags, positionals, UsageError, type FlagSpec, type ParsedArgs } from '../flags.js';
 
 export interface Command {
   summary: string;
@@ -48,16 +48,31 @@ export function commandArgs(argv: string[], flags: readonly FlagSpec[], help: st
   return undefined;
 }
 
+/** A command with one subcommand (template notify, trigger run): its help, flags and positional arguments. */
+export interface Subcommand {
+  command: string;
+  name: string;
+  help: string;
+  flags: readonly FlagSpec[];
+}
+
 /**
  * `herald <command> <subcommand> …` for a command with one subcommand: no argument is
- * the help with exit code 2, `--help` or `help` the help, anything else a usage error.
+ * the help with exit code 2, `--help` or `help` the help, anything else a usage error;
+ * then the subcommand's flags (`--help` prints the help) and exactly its positional arguments.
  */
-export function runSubcommand(argv: string[], command: string, help: string, name: string, run: (argv: string[]) => Promise<number>): Promise<number> {
+export async function runSubcommand<const Names extends readonly string[]>(
+  argv: string[],
+  spec: Subcommand & { /** The positional arguments' names, as the help shows them (e.g. TRIGGER, APP). */ arguments: Names },
+  run: (args: ParsedArgs, values: { [K in keyof Names]: string }) => Promise<number>,
+): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(help);
-    return Promise.resolve(sub === undefined ? 2 : 0);
+    process.stdout.write(spec.help);
+    return sub === undefined ? 2 : 0;
   }
-  if (sub !== name) throw new UsageError(`unknown subcommand "${command} ${sub}" (known: ${name})`);
-  return run(rest);
+  if (sub !== spec.name) throw new UsageError(`unknown subcommand "${spec.command} ${sub}" (known: ${spec.name})`);
+  const args = commandArgs(rest, spec.flags, spec.help);
+  if (!args) return 0;
+  return run(args, positionals(args, spec.arguments) as { [K in keyof Names]: string });
 }

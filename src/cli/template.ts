@@ -11,8 +11,8 @@ import { renderFlags, renderLimitsOf } from '../config.js';
 import { RenderPool } from '../sandbox/pool.js';
 import { compileTemplate, formatTemplateErrors, initiatorOf, type RenderedNotification, type RenderLimits, type TemplateContext } from '../templates/index.js';
 import type { NotificationTemplateSpec } from '../api/generated.js';
-import { flagsHelp, positionals, UsageError, type FlagSpec } from '../flags.js';
-import { commandArgs, runSubcommand } from './commands.js';
+import { flagsHelp, UsageError, type FlagSpec, type ParsedArgs } from '../flags.js';
+import { runSubcommand } from './commands.js';
 import { contextFlags, explainContextLines, openDebugWorkspace } from './context.js';
 import { resolveInScope, sourceFlags, UnusableResourceError, type ResolvedChannel, type Workspace } from './lookup.js';
 
@@ -49,13 +49,10 @@ Examples:
 `;
 
 export function runTemplate(argv: string[]): Promise<number> {
-  return runSubcommand(argv, 'template', templateHelp, 'notify', templateNotify);
+  return runSubcommand(argv, { command: 'template', name: 'notify', help: templateHelp, flags, arguments: ['TEMPLATE', 'APP'] }, templateNotify);
 }
 
-export async function templateNotify(argv: string[]): Promise<number> {
-  const args = commandArgs(argv, flags, templateHelp);
-  if (!args) return 0;
-  const [templateName, appName] = positionals(args, ['TEMPLATE', 'APP']) as [string, string];
+async function templateNotify(args: ParsedArgs, [templateName, appName]: readonly [string, string]): Promise<number> {
   const channelName = args.one('channel');
   const dryRun = args.has('stdout');
   if (!dryRun && !channelName) throw new UsageError('say where the message goes: --channel NAME to send it, or --stdout to only print it');

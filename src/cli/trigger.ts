@@ -5,8 +5,8 @@ import { formatTriggerErrors, compileTrigger } from '../triggers/index.js';
 import { maskSecrets } from '../secrets.js';
 import { renderFlags, renderLimitsOf } from '../config.js';
 import { RenderPool } from '../sandbox/pool.js';
-import { flagsHelp, positionals, UsageError, type FlagSpec } from '../flags.js';
-import { commandArgs, runSubcommand } from './commands.js';
+import { flagsHelp, UsageError, type FlagSpec, type ParsedArgs } from '../flags.js';
+import { runSubcommand } from './commands.js';
 import { contextFlags, explainContextLines, openDebugWorkspace } from './context.js';
 import { resolveInScope, sourceFlags, UnusableResourceError } from './lookup.js';
 import { explainTrigger, formatExplanation } from './trigger-explain.js';
@@ -44,13 +44,10 @@ Examples:
 `;
 
 export function runTrigger(argv: string[]): Promise<number> {
-  return runSubcommand(argv, 'trigger', triggerHelp, 'run', triggerRun);
+  return runSubcommand(argv, { command: 'trigger', name: 'run', help: triggerHelp, flags, arguments: ['TRIGGER', 'APP'] }, triggerRun);
 }
 
-export async function triggerRun(argv: string[]): Promise<number> {
-  const args = commandArgs(argv, flags, triggerHelp);
-  if (!args) return 0;
-  const [triggerName, appName] = positionals(args, ['TRIGGER', 'APP']) as [string, string];
+async function triggerRun(args: ParsedArgs, [triggerName, appName]: readonly [string, string]): Promise<number> {
   const nowText = args.one('now');
   const now = nowText === undefined ? new Date() : new Date(nowText);
   if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-01T08:00:00Z, got "${nowText}"`);

@@ -16,7 +16,7 @@ import { compileTemplate, formatTemplateErrors } from '../templates/index.js';
 import { compileTrigger, formatTriggerErrors, type CelLimits } from '../triggers/index.js';
 import { conditionsEqual, findCondition, setCondition, type Condition } from './conditions.js';
 import { rateLimitedCondition } from './channel-conditions.js';
-import type { ChannelEntry, ConfigStore, Problem } from './store.js';
+import type { ChannelEntry, ConfigStore, Problem, Scoped, TemplateEntry, TriggerEntry } from './store.js';
 
 export interface ConfigSources {
   trigger(namespace: string, name: string): NotificationTrigger | undefined;
@@ -77,27 +77,47 @@ export class ConfigReconciler {
     }
   }
 
+  /**
+   * The store's entry for a compiled resource, compiled again (by `compile`, which gets
+   * the previous entry) only when the generation changed; undefined when the object is gone.
+   */
+  private compiledEntry<K extends 'NotificationTrigger' | 'NotificationTemplate', O extends { metadata: { generation?: number } }, E extends { object: O; generation: number | undefined }>(
+    kind: K,
+    scoped: Scoped<E>,
+    namespace: string,
+    name: string,
+    object: O | undefined,
+    compile: (object: O, previous: E | undefined) => E,
+  ): E | undefined {
+    if (!object) {
+      this.forget(kind, scoped, namespace, name);
+      return undefined;
+    }
+    const entry = scoped.get(namespace, name);
+    if (entry && entry.generation === object.metadata.generation) {
+      entry.object = object;
+      return entry;
+    }
+    const compiled = compile(object, entry);
+    scoped.set(namespace, name, compiled);
+    return compiled;
+  }
+
   private async reconcileTrigger(namespace: string, name: string): Promise<void> {
     const { store, sources } = this.deps;
-    const object = sources.trigger(namespace, name);
-    if (!object) {
-      this.forget('NotificationTrigger', store.triggers, namespace, name);
-      return;
-    }
-    let entry = store.triggers.get(namespace, name);
-    const generation = object.metadata.generation;
-    if (!entry || entry.generation !== generation) {
+    const entry = this.compiledEntry('NotificationTrigger', store.triggers, namespace, name, sources.trigger(namespace, name), (object, previous): TriggerEntry => {
+      const generation = object.metadata.generation;
       const result = compileTrigger(object.spec, this.deps.celLimits);
-      const previous = entry;
       const reason = !result.ok && result.errors.every((e) => e.code === 'cost_limit_exceeded') ? Reasons.CostLimitExceeded : Reasons.InvalidCondition;
-      entry = result.ok
+      const next: TriggerEntry = result.ok
         ? { object, generation, compiled: result.trigger }
         : { object, generation, problem: { reason, message: formatTriggerErrors(result.errors) } };
-      store.triggers.set(namespace, name, entry);
-      if (!previous || previous.compiled !== undefined || entry.compiled !== undefined) this.deps.scopeChanged(namespace);
-    } else {
-      entry.object = object;
-    }
+      // A trigger that was and stays invalid changes nothing an app could see.
+      if (!previous || previous.compiled !== undefined || next.compiled !== undefined) this.deps.scopeChanged(namespace);
+      return next;
+    });
+    if (!entry) return;
+    const { object } = entry;
     const templates = [...new Set(object.spec.conditions.flatMap((condition) => condition.send))];
     const conditionCount = object.spec.conditions.length;
     await this.publish('NotificationTrigger', object, entry.problem, `${conditionCount} condition(s) compiled and type-checked`, {
@@ -109,27 +129,20 @@ export class ConfigReconciler {
 
   private async reconcileTemplate(namespace: string, name: string): Promise<void> {
     const { store, sources } = this.deps;
-    const object = sources.template(namespace, name);
-    if (!object) {
-      this.forget('NotificationTemplate', store.templates, namespace, name);
-      return;
-    }
-    let entry = store.templates.get(namespace, name);
-    const generation = object.metadata.generation;
-    if (!entry || entry.generation !== generation) {
+    const entry = this.compiledEntry('NotificationTemplate', store.templates, namespace, name, sources.template(namespace, name), (object): TemplateEntry => {
+      const generation = object.metadata.generation;
       const result = compileTemplate(object.spec);
-      entry = result.ok
+      const next: TemplateEntry = result.ok
         ? { object, generation, compiled: result.template }
         : { object, generation, problem: { reason: Reasons.InvalidTemplate, message: formatTemplateErrors(result.errors) } };
       // A budget failure outlives a restart, not a change of the template.
       const failure = object.status?.lastBudgetFailure;
-      if (failure && generation !== undefined && failure.generation === generation) entry.lastBudgetFailure = failure;
-      store.templates.set(namespace, name, entry);
+      if (failure && generation !== undefined && failure.generation === generation) next.lastBudgetFailure = failure;
       this.deps.scopeChanged(namespace);
-    } else {
-      entry.object = object;
-    }
-    await this.publish('NotificationTemplate', object, entry.problem, 'every field compiles', { lastBudgetFailure: entry.lastBudgetFailure ?? null });
+      return next;
+    });
+    if (!entry) return;
+    await this.publish('NotificationTemplate', entry.object, entry.problem, 'every field compiles', { lastBudgetFailure: entry.lastBudgetFailure ?? null });
   }
 
   /** Asks the channel registry for the channel's sender; the fingerprint covers the spec and every Secret it read. */

@@ -48,7 +48,8 @@ export interface ChannelEntry {
   mutedUntil?: number;
 }
 
-class Scoped<T> implements NamespacedLookup<T> {
+/** Entries by namespace and name. */
+export class Scoped<T> implements NamespacedLookup<T> {
   private readonly byNamespace = new Map<string, Map<string, T>>();
   get(namespace: string, name: string): T | undefined {
     return this.byNamespace.get(namespace)?.get(name);
