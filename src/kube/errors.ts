@@ -1,4 +1,33 @@
-// HTTP status of an error thrown by @kubernetes/client-node (ApiException has `code`).
+import { HeraldError } from '../errors.js';
+
+/**
+ * The API server answered with an error status (herald's own requests, merge-patch.ts).
+ * Same shape as client-node's ApiException where callers look: `code` and the raw `body`.
+ */
+export class KubeApiError extends HeraldError {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+    what: string,
+  ) {
+    super(`${what}: the API server answered HTTP ${code}: ${serverMessage(body)}`);
+  }
+}
+
+/** No answer from the API server (connection, TLS, timeout, credentials), or one that is not JSON. */
+export class KubeRequestError extends HeraldError {}
+
+function serverMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not a Status: the text itself, shortened
+  }
+  return body.slice(0, 500);
+}
+
+// HTTP status of an error thrown by @kubernetes/client-node (ApiException has `code`) or KubeApiError.
 export function statusCodeOf(error: unknown): number | undefined {
   if (error && typeof error === 'object') {
     const candidate = error as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
@@ -9,7 +38,7 @@ export function statusCodeOf(error: unknown): number | undefined {
   return undefined;
 }
 
-/** The API server's own message from an ApiException body, for error texts. */
+/** The API server's own message from an ApiException or KubeApiError body, for error texts. */
 export function apiMessageOf(error: unknown): string {
   if (error && typeof error === 'object') {
     const body = (error as { body?: unknown }).body;

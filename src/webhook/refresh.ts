@@ -4,7 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ANNOTATIONS } from '../api/groups.js';
 import { KubeWriter } from '../kube/patch.js';
-import { errorMessage } from '../errors.js';
+import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import { RefreshError } from './errors.js';
 import type { ApplicationRef } from './types.js';
 
@@ -22,8 +22,8 @@ export function createApplicationRefresher(kc: KubeConfig, type: RefreshType = '
     try {
       await writer.patchAppAnnotations(app.namespace, app.name, refreshPatch(type).metadata.annotations);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      throw new RefreshError(app, `refresh of Application ${app.namespace}/${app.name} failed${typeof code === 'number' ? ` (HTTP ${code})` : ''}: ${errorMessage(error).slice(0, 300)}`, { cause: error });
+      const code = statusCodeOf(error);
+      throw new RefreshError(app, `refresh of Application ${app.namespace}/${app.name} failed${code === undefined ? '' : ` (HTTP ${code})`}: ${apiMessageOf(error).slice(0, 300)}`, { cause: error });
     }
   };
 }
