@@ -1,6 +1,6 @@
 // Conditions of a DingTalkChannel besides Ready (pure).
 import { RATE_LIMITED, Reasons } from '../api/reasons.js';
-import { metaTime, type Condition } from './conditions.js';
+import { findCondition, metaTime, setCondition, type Condition } from './conditions.js';
 import type { SendWindowRecord } from './send-window.js';
 import type { ChannelEntry } from './store.js';
 
@@ -38,4 +38,22 @@ export function rateLimitedCondition(
       observedGeneration: generation,
     },
   };
+}
+
+/**
+ * The channel's conditions with RateLimited=True, when a mute (this process's, or the
+ * record about to be stored) is not yet in the conditions the cache holds; otherwise
+ * undefined (the config reconciler owns Ready and the end of a mute).
+ */
+export function mutedConditions(
+  entry: Pick<ChannelEntry, 'mutedUntil' | 'perMinute' | 'object'>,
+  record: SendWindowRecord | undefined,
+  now: number,
+): Condition[] | undefined {
+  const { condition } = rateLimitedCondition(entry, record, entry.object.metadata.generation, now);
+  if (condition.status !== 'True') return undefined;
+  const current = (entry.object.status?.conditions ?? []) as Condition[];
+  const before = findCondition(current, RATE_LIMITED);
+  if (before && before.status === condition.status && before.reason === condition.reason && before.message === condition.message) return undefined;
+  return setCondition(current, condition, new Date(now));
 }

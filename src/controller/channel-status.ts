@@ -1,28 +1,56 @@
-// What a channel's status says about delivery: lastSentTime, lastError, the delivery
-// problem (a paused channel) and a mute (130101), kept on the channel's store entry. A
-// change asks for the status to be written again: at once for a problem or a mute, at
-// most every CHANNEL_STATUS_EVERY_MS per channel for lastSentTime/lastError.
+// What a channel's status says about delivery, and its one writer: lastSentTime,
+// lastError and the rate window's record (status.sendWindow, from the dispatcher's
+// window-keeper.ts) go out together in one merge patch per write, at most every
+// CHANNEL_STATUS_EVERY_MS per channel (from the start of the last write); at once when the window asks (a claim before a
+// burst, a 130101 mute, a graceful stop), and such a write carries whatever else waited.
+// A mute's write also carries the RateLimited condition. The delivery problem (a paused
+// channel: Ready) and the mute are also handed to the config reconciler (`changed`),
+// which owns Ready and ends RateLimited.
+import { mutedConditions } from './channel-conditions.js';
 import { metaTime } from './conditions.js';
 import type { ConfigStore } from './store.js';
+import type { WindowSource, WindowStore } from './window-keeper.js';
 
-/** lastSentTime/lastError are written at most this often per channel. */
+/** A channel's delivery status is written at most this often, unless a write is asked for at once. */
 export const CHANNEL_STATUS_EVERY_MS = 2000;
 
 export interface ChannelStatusDeps {
   store: ConfigStore;
-  /** The channel's status should be written again. */
+  /** Merge-patches the channel's status subresource. */
+  write: (namespace: string, name: string, status: Record<string, unknown>) => Promise<unknown>;
+  /** Ready (a delivery problem) or RateLimited (a mute) may have changed: the config reconciler looks at the channel. */
   changed: (namespace: string, name: string) => void;
+  /** A write failed (tried again within everyMs); the window's own failures go to its keeper. */
+  writeFailed?: (namespace: string, name: string, error: unknown) => void;
   /** Runs a callback after a delay (default: an unref'd setTimeout). */
   schedule?: (callback: () => void, ms: number) => void;
   everyMs?: number;
+  now?: () => number;
+}
+
+/** One channel's writes: never two at once, and at most one waiting (it carries every change made before it starts). */
+interface Lane {
+  namespace: string;
+  name: string;
+  source: WindowSource | undefined;
+  /** Something changed since the last write started. */
+  dirty: boolean;
+  /** A coalesced write is scheduled. */
+  due: boolean;
+  /** When the last write started. */
+  started: number;
+  chain: Promise<boolean>;
+  waiting: Promise<boolean> | undefined;
 }
 
 export class ChannelStatus {
-  private readonly due = new Set<string>();
+  private readonly lanes = new Map<string, Lane>();
   private readonly schedule: (callback: () => void, ms: number) => void;
+  private readonly now: () => number;
 
   constructor(private readonly deps: ChannelStatusDeps) {
     this.schedule = deps.schedule ?? ((callback, ms) => setTimeout(callback, ms).unref?.());
+    this.now = deps.now ?? Date.now;
   }
 
   /** The channel accepted a request at `now`. */
@@ -31,7 +59,7 @@ export class ChannelStatus {
     if (!entry) return;
     entry.lastSentTime = metaTime(now);
     entry.lastError = undefined;
-    this.soon(namespace, name);
+    this.soon(this.lane(namespace, name));
   }
 
   /** A request failed. */
@@ -39,7 +67,7 @@ export class ChannelStatus {
     const entry = this.deps.store.channels.get(namespace, name);
     if (!entry) return;
     entry.lastError = `${reason}: ${message}`;
-    this.soon(namespace, name);
+    this.soon(this.lane(namespace, name));
   }
 
   /** The channel as a whole is misconfigured (paused), or healthy again (undefined). */
@@ -51,7 +79,11 @@ export class ChannelStatus {
     this.deps.changed(namespace, name);
   }
 
-  /** DingTalk answered 130101: the channel shows RateLimited=True until `until` (written now, not coalesced). */
+  /**
+   * DingTalk answered 130101: the channel shows RateLimited=True until `until`. The
+   * window's mute write (at once) carries the condition; the config reconciler also
+   * looks, to end it on time.
+   */
   muted(namespace: string, name: string, until: number): void {
     const entry = this.deps.store.channels.get(namespace, name);
     if (!entry) return;
@@ -59,13 +91,85 @@ export class ChannelStatus {
     this.deps.changed(namespace, name);
   }
 
-  private soon(namespace: string, name: string): void {
+  /** A dispatcher's rate window is stored with this channel's status from now on (a newer one replaces it). */
+  attach(namespace: string, name: string, source: WindowSource): WindowStore {
+    const lane = this.lane(namespace, name);
+    lane.source = source;
+    return {
+      changed: () => {
+        if (lane.source === source) this.soon(lane);
+      },
+      flush: () => (lane.source === source ? this.write(lane) : Promise.resolve(false)),
+      close: () => {
+        if (lane.source === source) lane.source = undefined;
+      },
+    };
+  }
+
+  private lane(namespace: string, name: string): Lane {
     const key = `${namespace}/${name}`;
-    if (this.due.has(key)) return;
-    this.due.add(key);
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { namespace, name, source: undefined, dirty: false, due: false, started: -Infinity, chain: Promise.resolve(true), waiting: undefined };
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /** Written everyMs after the last write started, unless a write asked for at once carries it first. */
+  private soon(lane: Lane): void {
+    lane.dirty = true;
+    if (!lane.due) this.later(lane, this.deps.everyMs ?? CHANNEL_STATUS_EVERY_MS);
+  }
+
+  private later(lane: Lane, ms: number): void {
+    lane.due = true;
     this.schedule(() => {
-      this.due.delete(key);
-      this.deps.changed(namespace, name);
-    }, this.deps.everyMs ?? CHANNEL_STATUS_EVERY_MS);
+      lane.due = false;
+      if (!lane.dirty) return;
+      const wait = lane.started + (this.deps.everyMs ?? CHANNEL_STATUS_EVERY_MS) - this.now();
+      if (wait > 0) this.later(lane, wait);
+      else void this.write(lane);
+    }, ms);
+  }
+
+  /** The next write that starts after this call (one already waiting to start is shared). */
+  private write(lane: Lane): Promise<boolean> {
+    if (lane.waiting) return lane.waiting;
+    const next = lane.chain.then(() => {
+      lane.waiting = undefined;
+      return this.writeNow(lane);
+    });
+    lane.waiting = next;
+    lane.chain = next;
+    return next;
+  }
+
+  private async writeNow(lane: Lane): Promise<boolean> {
+    const { namespace, name } = lane;
+    const entry = this.deps.store.channels.get(namespace, name);
+    if (!entry) return false; // the channel is gone
+    lane.dirty = false;
+    const now = this.now();
+    lane.started = now;
+    const taken = lane.source?.take(now);
+    const status: Record<string, unknown> = { lastError: entry.lastError ?? null };
+    if (entry.lastSentTime) status.lastSentTime = entry.lastSentTime;
+    if (taken) {
+      // A merge patch keeps fields it does not mention: what the record no longer holds is removed explicitly.
+      status.sendWindow = { claim: null, mutedUntil: null, lastSentTime: null, ...taken.record };
+    }
+    const conditions = mutedConditions(entry, taken?.record, now);
+    if (conditions) status.conditions = conditions;
+    try {
+      await this.deps.write(namespace, name, status);
+      taken?.stored(true);
+      return true;
+    } catch (error) {
+      if (taken) taken.stored(false, error);
+      else this.deps.writeFailed?.(namespace, name, error);
+      this.soon(lane);
+      return false;
+    }
   }
 }

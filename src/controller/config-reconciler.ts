@@ -191,13 +191,11 @@ export class ConfigReconciler {
     }
     const delivery = entry.deliveryProblem && entry.deliveryProblem.fingerprint === entry.fingerprint ? entry.deliveryProblem : undefined;
     const problem = entry.problem ?? delivery;
-    const extra: Record<string, unknown> = {};
-    if (entry.lastSentTime) extra.lastSentTime = entry.lastSentTime;
-    extra.lastError = entry.lastError ?? null;
+    // lastSentTime, lastError and sendWindow are channel-status.ts's to write (delivery's one writer per channel).
     const now = (this.deps.now ?? Date.now)();
     const rateLimited = rateLimitedCondition(entry, object.status?.sendWindow, object.metadata.generation, now);
     if (rateLimited.endsInMs !== undefined) this.deps.recheckChannel?.(namespace, name, rateLimited.endsInMs + 500);
-    await this.publish('DingTalkChannel', object, problem, 'Secrets found and well formed', extra, [rateLimited.condition]);
+    await this.publish('DingTalkChannel', object, problem, 'Secrets found and well formed', {}, [rateLimited.condition]);
   }
 
   /** A deleted resource leaves the store and the metrics; the apps it reached are re-evaluated. */

@@ -3,7 +3,8 @@
 // the MailStore (which makes a channel wait seconds at most), plus metrics, Events and the
 // channel's lastSentTime/lastError. Only the leader delivers (start/stop). Each
 // dispatcher's rate window is rebuilt from the channel's status.sendWindow and stored
-// there; a 130101 from DingTalk mutes the channel (RateLimited condition, written at once).
+// there by the channel's one status writer (channel-status.ts), in the same patches as
+// lastSentTime; a 130101 from DingTalk mutes the channel (RateLimited condition, written at once).
 import { EventReasons } from '../api/reasons.js';
 import type { EventSink, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,7 +14,7 @@ import { ChannelDispatcher, type ChannelRuntime, type DispatchCallbacks, type Di
 import { Dispatchers, type Dispatcher } from './dispatchers.js';
 import type { Outbox } from './ledger.js';
 import type { MailStore } from './mail-store.js';
-import { rebuildWindow, type SendWindowRecord } from './send-window.js';
+import { rebuildWindow } from './send-window.js';
 import type { WindowOptions } from './window-keeper.js';
 import { attempted, byDecision, completed, parked, rejected } from './outbox.js';
 import type { ConfigStore } from './store.js';
@@ -26,10 +27,8 @@ export interface DeliveryDeps {
   log: Logger;
   /** The Application as an Event's involved object, while it exists. */
   involvedFor: (appKey: string) => InvolvedObject | undefined;
-  /** The channel's lastSentTime, lastError, delivery problem and mute. */
-  channelStatus: Pick<ChannelStatus, 'sent' | 'failed' | 'problem' | 'muted'>;
-  /** Merge-patches the channel's status (status.sendWindow); without it the window is not stored. */
-  writeChannelStatus?: (namespace: string, name: string, status: Record<string, unknown>) => Promise<unknown>;
+  /** The channel's lastSentTime, lastError, delivery problem and mute; its writer stores the rate window too. */
+  channelStatus: Pick<ChannelStatus, 'sent' | 'failed' | 'problem' | 'muted' | 'attach'>;
   /** A Normal Event per delivered message on its Application (--sent-events; default off: one API write less per message). */
   sentEvents?: boolean;
   /** How long a 130101 mutes a channel (--dingtalk-mute-seconds). */
@@ -69,20 +68,15 @@ export class Delivery {
 
   /** Start and leadership both create dispatchers anew: the window goes on from the stored record. */
   private windowOptions(namespace: string, name: string): WindowOptions {
-    const { store, writeChannelStatus, muteMs, channelStatus } = this.deps;
+    const { store, muteMs, channelStatus } = this.deps;
     const stored = store.channels.get(namespace, name);
     const initial = rebuildWindow(stored?.object.status?.sendWindow, {
       now: this.now(),
       perMinute: stored?.perMinute ?? 20,
       lastSentTime: stored?.object.status?.lastSentTime,
     });
-    // A merge patch keeps fields it does not mention: what the record no longer holds is removed explicitly.
-    const write = writeChannelStatus
-      ? async (record: SendWindowRecord) => {
-          await writeChannelStatus(namespace, name, { sendWindow: { claim: null, mutedUntil: null, lastSentTime: null, ...record } });
-        }
-      : undefined;
-    return { initial, write, muteMs, muted: (until) => channelStatus.muted(namespace, name, until) };
+    // One writer per channel: the record goes out with lastSentTime and lastError.
+    return { initial, store: (source) => channelStatus.attach(namespace, name, source), muteMs, muted: (until) => channelStatus.muted(namespace, name, until) };
   }
 
   /** Leadership gained: entries handed over from now on are sent. */

@@ -95,7 +95,7 @@ export class ChannelDispatcher {
   ) {
     // herald_outbox_pending{channel}: what this dispatcher holds, i.e. what waits for the channel.
     this.items = new WaitingItems((size) => metrics.outboxPending.set({ channel: name }, size));
-    this.window = new WindowKeeper(windowOptions.initial ?? emptyWindow(), windowOptions.write, now, (error) =>
+    this.window = new WindowKeeper(windowOptions.initial ?? emptyWindow(), windowOptions.store, now, (error) =>
       log.warn('could not store the rate window on the channel status', { channel: name, error: errorMessage(error) }),
     );
   }

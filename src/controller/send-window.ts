@@ -40,6 +40,8 @@ export const WINDOW_MS = 61_000;
 export const MAX_UNRECORDED = 4;
 /** How long a claim is good for. */
 export const CLAIM_MS = 15_000;
+/** A burst claims at most this many sends (DingTalk's whole minute) unless the lane's recent rate asks for more. */
+export const CLAIM_MAX_SLOTS = 20;
 
 const SECOND = 1000;
 
@@ -132,6 +134,19 @@ export function allowance(state: WindowState, now: number): number {
 /** Whether `planned` sends need a claim written first. */
 export function needsClaim(state: WindowState, planned: number, now: number): boolean {
   return planned > allowance(state, now);
+}
+
+/**
+ * How many sends a claim for `planned` takes: the burst (at most CLAIM_MAX_SLOTS), or,
+ * when more, as many as went out in the last CLAIM_MS plus one, so that a steady lane
+ * writes about one claim per claim period instead of one per burst; never more than
+ * are free (a process that dies leaves its claimed slots counted, never more than the
+ * window allows). At least 1.
+ */
+export function claimSlots(state: WindowState, planned: number, perMinute: number, now: number): number {
+  const current = expire(state, now);
+  const recent = current.sends.filter((at) => at > now - CLAIM_MS).length;
+  return Math.max(1, Math.min(freeSlots(current, perMinute, now), Math.max(Math.min(planned, CLAIM_MAX_SLOTS), recent + 1)));
 }
 
 /** The claim is being written: the record will hold every send so far and `slots` more until `now + CLAIM_MS`. */

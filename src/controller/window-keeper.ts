@@ -1,17 +1,27 @@
-// Holds one channel's rate window (send-window.ts) for its dispatcher and keeps the
-// stored record (`status.sendWindow`) up to date: written at most every WRITE_EVERY_MS
-// while sends go out (coalesced), at once for a claim or a mute, and with
-// `complete: true` when the dispatcher has drained. Writes never overlap: each one
-// stores the window as it is when the write starts.
+// Holds one channel's rate window (send-window.ts) for its dispatcher. The record
+// (`status.sendWindow`) is stored by the channel's one status writer
+// (channel-status.ts), together with lastSentTime and lastError: coalesced while sends go
+// out, at once for a claim or a mute, and with `complete: true` when the dispatcher has
+// drained. Each write stores the window as it is when the write starts (`take`).
 import * as window from './send-window.js';
 import { MAX_UNRECORDED, type SendWindowRecord, type WindowState } from './send-window.js';
 
-/** Stores the record; rejects when it could not. */
-export type WindowWriter = (record: SendWindowRecord) => Promise<void>;
+export { CLAIM_MAX_SLOTS } from './send-window.js';
 
-export const WRITE_EVERY_MS = 2000;
-/** At most this many sends per claim (DingTalk's whole minute): a process that dies leaves at most that many counted but unsent. */
-export const CLAIM_MAX_SLOTS = 20;
+/** The keeper's side of one write: the record as of the write's start, and what became of it. */
+export interface WindowSource {
+  take(now: number): { record: SendWindowRecord; stored: (ok: boolean, error?: unknown) => void };
+}
+
+/** Where the record is stored (ChannelStatus.attach: the channel's coalesced status writer). */
+export interface WindowStore {
+  /** The window changed: store it with the channel's next coalesced status write. */
+  changed(): void;
+  /** Store it now (with whatever else of the status waits); false when it could not be stored. */
+  flush(): Promise<boolean>;
+  /** This keeper writes no more (drained, or leadership lost). */
+  close(): void;
+}
 
 /** DingTalk mutes a robot this long after a 130101 (--dingtalk-mute-seconds). */
 export const DINGTALK_MUTE_MS = 600_000;
@@ -20,27 +30,28 @@ export const DINGTALK_MUTE_MS = 600_000;
 export interface WindowOptions {
   /** The window rebuilt from the stored record (default: empty, nothing stored). */
   initial?: WindowState;
-  /** Stores status.sendWindow; without it nothing is stored. */
-  write?: WindowWriter;
+  /** Connects the keeper to where status.sendWindow is stored; without it nothing is stored. */
+  store?: (source: WindowSource) => WindowStore;
   /** Default DINGTALK_MUTE_MS. */
   muteMs?: number;
   /** The channel was muted until then. */
   muted?: (until: number) => void;
 }
 
-export class WindowKeeper {
+export class WindowKeeper implements WindowSource {
   private state: WindowState;
-  private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<boolean> = Promise.resolve(true);
+  private readonly store: WindowStore | undefined;
+  private complete = false;
   private closed = false;
 
   constructor(
     initial: WindowState,
-    private readonly writer: WindowWriter | undefined,
+    connect: ((source: WindowSource) => WindowStore) | undefined,
     private readonly now: () => number,
     private readonly onWriteFailed: (error: unknown) => void = () => undefined,
   ) {
     this.state = initial;
+    this.store = connect?.(this);
   }
 
   get current(): WindowState {
@@ -62,19 +73,21 @@ export class WindowKeeper {
 
   /**
    * Whether `planned` sends need a claim written before the first of them goes out: a
-   * burst needs at least its next MAX_UNRECORDED + 1 sends covered (a claim covers at
-   * most CLAIM_MAX_SLOTS, so a long burst writes a claim about every 20 sends).
+   * burst needs at least its next MAX_UNRECORDED + 1 sends covered.
    */
   needsClaim(planned: number): boolean {
     return window.needsClaim(this.state, Math.min(planned, MAX_UNRECORDED + 1), this.now());
   }
 
-  /** Writes a claim for `planned` sends (at most the free slots); false: it could not, and nothing may go out yet. */
+  /**
+   * Writes a claim for `planned` sends, or for the lane's recent rate when that is more
+   * (send-window.ts claimSlots), at most the free slots; false: it could not, and
+   * nothing may go out yet.
+   */
   async claim(planned: number, perMinute: number): Promise<boolean> {
     const now = this.now();
-    const slots = Math.max(1, Math.min(planned, window.freeSlots(this.state, perMinute, now), CLAIM_MAX_SLOTS));
-    this.state = window.claim(this.state, slots, now);
-    const ok = await this.write(false);
+    this.state = window.claim(this.state, window.claimSlots(this.state, planned, perMinute, now), now);
+    const ok = await this.write();
     if (!ok) this.state = { ...this.state, claim: undefined };
     return ok;
   }
@@ -82,64 +95,55 @@ export class WindowKeeper {
   /** A request goes out now. */
   sent(): void {
     this.state = window.recordSend(this.state, this.now());
-    this.soon();
+    if (!this.closed) this.store?.changed();
   }
 
   /** Its answer came (accepted: DingTalk took it). */
   answered(accepted: boolean): void {
     this.state = window.answered(this.state, this.now(), accepted);
-    this.soon();
+    if (!this.closed) this.store?.changed();
   }
 
   /** DingTalk said 130101: nothing goes out until `until`; stored at once. */
   async mute(until: number): Promise<void> {
     this.state = window.mute(this.state, until);
-    await this.write(false);
+    await this.write();
   }
 
-  /** Stores the window now; `complete` once no more sends will be made by this keeper. */
+  /** Stores the window now; `complete` once no more sends will be made by this keeper (it writes no more after that). */
   async flush(complete: boolean): Promise<boolean> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (complete) this.closed = true;
-    return this.write(complete);
+    if (complete) this.complete = true;
+    const ok = await this.write();
+    if (complete) this.close();
+    return ok;
   }
 
   /** Stop writing (leadership lost: another process owns the record now). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.store?.close();
   }
 
-  private soon(): void {
-    if (this.timer || this.closed || !this.writer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.closed) void this.write(false);
-    }, WRITE_EVERY_MS);
-    this.timer.unref?.();
+  take(now: number): { record: SendWindowRecord; stored: (ok: boolean, error?: unknown) => void } {
+    const unrecorded = this.state.unrecorded;
+    const record = window.toRecord(this.state, now, this.complete);
+    return {
+      record,
+      stored: (ok, error) => {
+        // A failed write leaves the sends unrecorded: the next burst needs a claim, which needs a write.
+        if (ok) this.state = window.recorded(this.state, unrecorded);
+        else this.onWriteFailed(error);
+      },
+    };
   }
 
-  private write(complete: boolean): Promise<boolean> {
-    const writer = this.writer;
-    if (!writer) {
+  private write(): Promise<boolean> {
+    if (!this.store) {
       this.state = window.recorded(this.state, this.state.unrecorded);
       return Promise.resolve(true);
     }
-    this.chain = this.chain.then(async () => {
-      const unrecorded = this.state.unrecorded;
-      try {
-        await writer(window.toRecord(this.state, this.now(), complete));
-        this.state = window.recorded(this.state, unrecorded);
-        return true;
-      } catch (error) {
-        this.onWriteFailed(error);
-        // Sends stay unrecorded: the next one needs a claim, which needs a write.
-        if (!complete) this.soon();
-        return false;
-      }
-    });
-    return this.chain;
+    if (this.closed) return Promise.resolve(false);
+    return this.store.flush();
   }
 }

@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config.js';
 import { ContextSource } from '../context/source.js';
+import { errorMessage } from '../errors.js';
 import { EventRecorder } from '../kube/events.js';
 import { KubeWriter } from '../kube/patch.js';
 import type { Logger } from '../observability/logger.js';
@@ -66,8 +67,12 @@ export function wireController({ config, kc, log, metrics }: ControllerDeps, hoo
     metrics,
     log,
     involvedFor: (appKey) => apps.involvedFor(appKey),
-    channelStatus: new ChannelStatus({ store, changed: (namespace, name) => configQueue.add(channelKey(namespace, name)) }),
-    writeChannelStatus: (namespace, name, status) => writer.patchHeraldStatus('dingtalkchannels', namespace, name, status),
+    channelStatus: new ChannelStatus({
+      store,
+      write: (namespace, name, status) => writer.patchHeraldStatus('dingtalkchannels', namespace, name, status),
+      changed: (namespace, name) => configQueue.add(channelKey(namespace, name)),
+      writeFailed: (namespace, name, error) => log.warn('could not write the channel status', { channel: `${namespace}/${name}`, error: errorMessage(error) }),
+    }),
     muteMs: config.dingtalkMuteSeconds * 1000,
     sentEvents: config.sentEvents,
   });

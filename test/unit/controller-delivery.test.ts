@@ -74,7 +74,12 @@ function harness(options: { outboxes: Record<string, Outbox>; channel?: Channel;
   const events: Array<{ app: string; type: EventType; reason: string; message: string }> = [];
   const statusWrites: string[] = [];
   const scheduled: Array<() => void> = [];
-  const channelStatus = new ChannelStatus({ store, changed: (namespace, name) => statusWrites.push(`${namespace}/${name}`), schedule: (callback) => scheduled.push(callback) });
+  const channelStatus = new ChannelStatus({
+    store,
+    write: async (namespace, name) => void statusWrites.push(`${namespace}/${name}`),
+    changed: (namespace, name) => statusWrites.push(`${namespace}/${name}`),
+    schedule: (callback) => scheduled.push(callback),
+  });
   const metrics = createMetrics({ defaultMetrics: false });
   const dispatchers: FakeDispatcher[] = [];
   const real: ChannelDispatcher[] = [];
@@ -123,8 +128,9 @@ function harness(options: { outboxes: Record<string, Outbox>; channel?: Channel;
   const itemOf = (app: string, id: string): DispatchItem => ({ appKey: app, id, entry: options.outboxes[app]![id]! });
   const counter = async (result: string, trigger = 'on-deployed') =>
     (await metrics.deliveries.get()).values.find((v) => v.labels.result === result && v.labels.trigger === trigger && v.labels.channel === 'argocd/ops')?.value ?? 0;
-  const runStatusTimers = () => {
+  const runStatusTimers = async () => {
     for (const callback of scheduled.splice(0)) callback();
+    await new Promise((resolve) => setImmediate(resolve));
   };
   return { real, apps, mail, store, delivery, dispatchers, patches, requeued, events, statusWrites, runStatusTimers, mailOf, deliverAll, itemOf, counter, metrics, logLines };
 }
@@ -164,7 +170,7 @@ test('delivered (one message): one patch moves the key from the outbox to the le
   t.is(channel.lastSentTime, '2026-12-02T01:30:00Z');
   t.is(channel.lastError, undefined);
   t.deepEqual(h.statusWrites, [], 'the status write is throttled');
-  h.runStatusTimers();
+  await h.runStatusTimers();
   t.deepEqual(h.statusWrites, ['argocd/ops']);
 });
 
@@ -205,7 +211,7 @@ test('retry: attempts and next time are written, the entry stays; failed metric 
   t.is(await h.counter('failed'), 1);
   t.deepEqual(h.events, []);
   t.is(h.store.channels.get('argocd', 'ops')!.lastError, 'Unavailable: HTTP 502');
-  h.runStatusTimers();
+  await h.runStatusTimers();
   t.deepEqual(h.statusWrites, ['argocd/ops']);
 });
 

@@ -1,5 +1,6 @@
-// The rate window as a value (send-window.ts), its keeper (window-keeper.ts) and what a
-// dispatcher does with it: rebuild from status.sendWindow, claims, expiry, the mute.
+// The rate window as a value (send-window.ts) and what a dispatcher does with it:
+// rebuild from status.sendWindow, claims, expiry, the mute. The keeper and the channel's
+// one status writer: controller-channel-status.test.ts.
 import test from 'ava';
 import type { Channel } from '../../src/channels/channel.js';
 import { ChannelReasons, ChannelTransientError } from '../../src/channels/errors.js';
@@ -13,6 +14,7 @@ import {
   allowance,
   answered,
   claim,
+  claimSlots,
   emptyWindow,
   expire,
   freeSlots,
@@ -27,7 +29,8 @@ import {
   type SendWindowRecord,
   type WindowState,
 } from '../../src/controller/send-window.js';
-import { WRITE_EVERY_MS, WindowKeeper } from '../../src/controller/window-keeper.js';
+import { CHANNEL_STATUS_EVERY_MS } from '../../src/controller/channel-status.js';
+import type { WindowSource, WindowStore } from '../../src/controller/window-keeper.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { sleep, waitFor } from '../support/wait.js';
@@ -114,6 +117,18 @@ test('claims: a burst of five or more is claimed before it goes out; claimed slo
   t.is(expire(claim(emptyWindow(), 5, T0), T0 + CLAIM_MS).claim, undefined);
 });
 
+test('claim size: the burst (at most 20), or the sends of the last claim period plus one when more; never more than are free', (t) => {
+  t.is(claimSlots(emptyWindow(), 7, 10_000, T0), 7);
+  t.is(claimSlots(emptyWindow(), 500, 10_000, T0), 20, 'a backlog claims at most 20 at a time');
+  t.is(claimSlots(emptyWindow(), 500, 12, T0), 12, 'never more than are free');
+  t.is(claimSlots(emptyWindow(), 0, 10_000, T0), 1);
+  // A steady lane: 45 sends in the last 15 s claim 46, sends older than CLAIM_MS do not count.
+  const busy = sendMany(sendMany(emptyWindow(), T0 - 40_000, 30, 100), T0 - CLAIM_MS + 500, 45, 300);
+  t.is(claimSlots(busy, 1, 10_000, T0), 46);
+  t.is(claimSlots(busy, 1, 80, T0), 5, 'at most the free slots (80 - 75 sends)');
+  t.is(claimSlots(busy, 1, 75, T0), 1, 'none free: the dispatcher waits anyway');
+});
+
 test('expiry: sends leave the window 61 s after their answer, not after the request', (t) => {
   let state = recordSend(emptyWindow(), T0);
   state = answered(state, T0 + 4000, true);
@@ -151,7 +166,7 @@ test('never over the limit across a crash: whatever the traffic and the moment o
       const wanted = 1 + Math.floor(random() * 25);
       const planned = Math.min(wanted, freeSlots(state, PER_MINUTE, now));
       if (planned > 0 && needsClaim(state, planned, now)) {
-        state = claim(state, planned, now);
+        state = claim(state, claimSlots(state, planned, PER_MINUTE, now), now);
         stored = toRecord(state, now, false);
         state = recorded(state, state.unrecorded);
         lastWrite = now;
@@ -163,7 +178,7 @@ test('never over the limit across a crash: whatever the traffic and the moment o
         now = answer;
         state = answered(state, now, true);
       }
-      if (now - lastWrite >= WRITE_EVERY_MS && state.unrecorded > 0) {
+      if (now - lastWrite >= CHANNEL_STATUS_EVERY_MS && state.unrecorded > 0) {
         stored = toRecord(state, now, false);
         state = recorded(state, state.unrecorded);
         lastWrite = now;
@@ -185,55 +200,16 @@ test('never over the limit across a crash: whatever the traffic and the moment o
   t.pass();
 });
 
-test('the keeper writes at most every few seconds, coalesced; at once for a claim or a mute; complete when drained', async (t) => {
-  const writes: SendWindowRecord[] = [];
-  let failing = false;
-  const keeper = new WindowKeeper(emptyWindow(), async (record) => {
-    if (failing) throw new Error('API down');
-    writes.push(record);
-  }, Date.now);
-  for (let i = 0; i < 3; i++) {
-    keeper.sent();
-    keeper.answered(true);
-  }
-  t.is(writes.length, 0, 'a few sends are not written one by one');
-  await sleep(WRITE_EVERY_MS + 300);
-  t.is(writes.length, 1, 'they are written together');
-  t.is(writes[0]!.sends!.reduce((sum, group) => sum + group.count, 0), 3);
-  t.false(writes[0]!.complete);
-  t.true(keeper.needsClaim(5));
-  t.true(await keeper.claim(5, PER_MINUTE));
-  t.is(writes.length, 2);
-  t.is(writes[1]!.claim!.slots, 5);
-  t.false(keeper.needsClaim(5));
-  // A backlog larger than a claim: one claim of at most 20 covers it, and about every 20 sends another.
-  const big: SendWindowRecord[] = [];
-  const busy = new WindowKeeper(emptyWindow(), async (record) => void big.push(record), Date.now);
-  t.true(busy.needsClaim(500));
-  t.true(await busy.claim(500, 10_000));
-  t.is(big.at(-1)!.claim!.slots, 20);
-  let sends = 0;
-  while (!busy.needsClaim(500) && sends < 100) {
-    busy.sent();
-    busy.answered(true);
-    sends++;
-  }
-  t.is(sends, 20, 'the claim and the unrecorded allowance carry 20 sends before the next claim');
-  busy.close();
-  failing = true;
-  const claimFailed = new WindowKeeper(emptyWindow(), async () => {
-    throw new Error('API down');
-  }, Date.now);
-  t.false(await claimFailed.claim(10, PER_MINUTE), 'a claim that could not be written allows nothing');
-  t.true(claimFailed.needsClaim(10));
-  claimFailed.close();
-  failing = false;
-  await keeper.mute(Date.now() + 60_000);
-  t.is(writes.length, 3);
-  t.truthy(writes[2]!.mutedUntil);
-  t.true(await keeper.flush(true));
-  t.true(writes[3]!.complete);
-  t.is(writes[3]!.claim, undefined);
+/** A store that writes each record at once (no coalescing). */
+const recordsIn = (records: SendWindowRecord[]) => (source: WindowSource): WindowStore => ({
+  changed: () => undefined,
+  flush: async () => {
+    const { record, stored } = source.take(Date.now());
+    records.push(record);
+    stored(true);
+    return true;
+  },
+  close: () => undefined,
 });
 
 const item = (n: number): DispatchItem => ({
@@ -268,7 +244,7 @@ test('a dispatcher muted by 130101 stores the mute, sends nothing until it ends,
   const records: SendWindowRecord[] = [];
   const muted: number[] = [];
   const dispatcher = new ChannelDispatcher('ns/ops', () => ({ channel, perMinute: 2, fingerprint: 'v1' }), callbacks, createMetrics({ defaultMetrics: false }), silentLogger, Date.now, {
-    write: async (record) => void records.push(record),
+    store: recordsIn(records),
     muteMs: 1500,
     muted: (until) => void muted.push(until),
   });
