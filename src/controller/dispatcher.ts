@@ -12,6 +12,9 @@
 // success lets every waiting message go at once. The rate window (window-keeper.ts) is
 // rebuilt from the channel's status.sendWindow and kept there; DingTalk's 130101 mutes
 // the whole channel for muteMs, after which what waited goes out (as digests when many).
+// The lane does not wait for the record of a message the channel accepted: its completion
+// (delivered) runs in the background while the next message goes, at most
+// MAX_PENDING_COMPLETIONS of them at once (completions.ts); failures are recorded in line.
 import { ConfigurationError, TransientError, errorMessage } from '../errors.js';
 import { ChannelReasons, MessageRejectedError } from '../channels/errors.js';
 import type { Channel, OutgoingMessage } from '../channels/channel.js';
@@ -21,6 +24,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Outbox, OutboxEntry } from './ledger.js';
 import { attemptedEntry, parkedEntry } from './outbox.js';
 import { WaitingItems } from './waiting.js';
+import { Completions } from './completions.js';
 import { emptyWindow } from './send-window.js';
 import { DINGTALK_MUTE_MS, WindowKeeper, type WindowOptions } from './window-keeper.js';
 
@@ -41,7 +45,11 @@ export interface ChannelRuntime {
 }
 
 export interface DispatchCallbacks {
-  /** The channel accepted these items (one request, or one digest). */
+  /**
+   * The channel accepted these items (one request, or one digest). Runs in the background
+   * while the lane goes on; what it hands to the MailStore must be handed over before its
+   * first await (reads see the items as done at once). A rejection is logged.
+   */
   delivered(items: DispatchItem[], response: unknown): Promise<void>;
   /** Transient failure: persist attempts and next time. */
   retry(item: DispatchItem, attempts: number, next: number, reason: string, message: string): Promise<void>;
@@ -83,6 +91,8 @@ export class ChannelDispatcher {
   /** Set while the channel is unreachable: when it last failed. */
   private outageSince: number | undefined;
   private lastProbe = 0;
+  /** Completions of accepted messages still being recorded. */
+  private readonly completions: Completions;
 
   constructor(
     readonly name: string,
@@ -97,6 +107,9 @@ export class ChannelDispatcher {
     this.items = new WaitingItems((size) => metrics.outboxPending.set({ channel: name }, size));
     this.window = new WindowKeeper(windowOptions.initial ?? emptyWindow(), windowOptions.store, now, (error) =>
       log.warn('could not store the rate window on the channel status', { channel: name, error: errorMessage(error) }),
+    );
+    this.completions = new Completions((error) =>
+      log.error('could not record messages the channel accepted; the outbox still holds them', { channel: name, error: errorMessage(error) }),
     );
   }
 
@@ -132,16 +145,19 @@ export class ChannelDispatcher {
   }
 
   /**
-   * Graceful shutdown: take nothing new, let the request in flight (and the patch that
-   * records it) finish, so a restart does not repeat a message DingTalk already took.
+   * Graceful shutdown: take nothing new, let the request in flight and every pending
+   * completion (the patches that record them) finish, so a restart does not repeat a
+   * message DingTalk already took.
    */
   async drain(): Promise<void> {
     this.draining = true;
     this.kick();
     while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
+    await this.completions.settled();
     await this.window.flush(true);
   }
 
+  /** Leadership lost: pending completions finish on their own (their errors are logged). */
   stop(): void {
     this.stopped = true;
     this.window.close();
@@ -204,6 +220,11 @@ export class ChannelDispatcher {
         if (slots <= 0) {
           this.metrics.rateLimited.inc({ channel: this.name, source: 'herald' }, split ? split.length : ready.length);
           await this.sleep(this.window.nextFreeAt(runtime.perMinute) - now);
+          continue;
+        }
+        if (this.completions.full) {
+          // As many accepted messages as a crash may repeat are still being recorded: wait for one.
+          await this.completions.room();
           continue;
         }
         const useDigest = !split && slots === 1 && ready.length > 1 && runtime.channel.sendDigest !== undefined;
@@ -269,7 +290,7 @@ export class ChannelDispatcher {
       this.items.forget(item);
       this.reachable();
       this.callbacks.channelProblem(undefined);
-      await this.callbacks.delivered([item], receipt.response);
+      this.completions.start(() => this.callbacks.delivered([item], receipt.response));
     } catch (error) {
       await this.failed(runtime, [item], error);
     }
@@ -285,7 +306,7 @@ export class ChannelDispatcher {
       this.metrics.digests.inc({ channel: this.name });
       this.callbacks.channelProblem(undefined);
       this.log.info('sent a digest of waiting messages', { channel: this.name, messages: included.length, left: items.length - included.length });
-      await this.callbacks.delivered(included, receipt.response);
+      this.completions.start(() => this.callbacks.delivered(included, receipt.response));
     } catch (error) {
       await this.failed(runtime, items, error);
     }

@@ -5,8 +5,9 @@
 // are coalesced per app (one merge patch for whatever waits), written a bounded number
 // of times, and when the API server keeps refusing (422, conflicts, an app being
 // deleted) handed back to the app's work queue, whose reconcile commits them later.
-// A channel's lane waits for a change at most through those bounded attempts, so a
-// failing app cannot stall a channel.
+// A channel's lane has a few completions pending at once (completions.ts) and, with
+// that many, waits for one at most through those bounded attempts, so a failing app
+// cannot stall a channel.
 import { ANNOTATIONS } from '../api/groups.js';
 import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import type { KubeWriter } from '../kube/patch.js';
@@ -153,8 +154,9 @@ export class MailStore {
   /**
    * Records a change of an app's Mail (coalesced with others of the same app). Resolves
    * once it is written, or handed back to the app's queue after a bounded number of
-   * attempts: a caller that waits (the channel's lane, so that a crash repeats at most
-   * the message in flight) waits seconds at most, never for a write that cannot succeed.
+   * attempts: a caller that waits (a channel's pending completions, which bound what a
+   * crash repeats) waits seconds at most, never for a write that cannot succeed. The
+   * transition is taken synchronously: read() sees it before this returns.
    */
   change(key: string, transition: Transition): Promise<void> {
     const waiting = this.pending.get(key);

@@ -1,11 +1,12 @@
 import test from 'ava';
 import type { Channel, OutgoingMessage } from '../../src/channels/channel.js';
 import { ChannelConfigurationError, ChannelReasons, ChannelTransientError, MessageRejectedError } from '../../src/channels/errors.js';
+import { MAX_PENDING_COMPLETIONS } from '../../src/controller/completions.js';
 import { ChannelDispatcher, type DispatchCallbacks, type DispatchItem } from '../../src/controller/dispatcher.js';
 import type { OutboxEntry } from '../../src/controller/ledger.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { waitFor } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const item = (n: number): DispatchItem => ({
   appKey: `ns/app-${n}`,
@@ -198,4 +199,97 @@ test('a fold entry handed over again with a larger count replaces the one held; 
   t.deepEqual(sent, ['7 folded'], 'the two folded since stay in the outbox (completed() keeps them) and come back from there');
   t.is(log.filter((line) => line === 'delivered herald-folded#ns/ops').length, 2);
   dispatcher.stop();
+});
+
+/** A dispatcher whose delivered callback is the test's: completions finish when the test says so. */
+function pipelineHarness(delivered: DispatchCallbacks['delivered']) {
+  const sent: string[] = [];
+  const channel: Channel = { type: 'test', send: async (message: OutgoingMessage) => ({ response: sent.push(message.rendered.message!) }) };
+  const lines: string[] = [];
+  const callbacks: DispatchCallbacks = {
+    delivered,
+    retry: async () => undefined,
+    parked: async () => undefined,
+    rejected: async () => undefined,
+    channelProblem: () => undefined,
+  };
+  const log = createLogger('info', (line) => void lines.push(line));
+  const dispatcher = new ChannelDispatcher('ns/ops', () => ({ channel, perMinute: 10_000, fingerprint: 'v1' }), callbacks, createMetrics({ defaultMetrics: false }), log);
+  return { dispatcher, sent, lines };
+}
+
+/** Completions the test releases one at a time. */
+function heldCompletions() {
+  const held: Array<{ ids: string[]; release: () => void }> = [];
+  const delivered: DispatchCallbacks['delivered'] = (items) =>
+    new Promise<void>((resolve) => void held.push({ ids: items.map((i) => i.id), release: resolve }));
+  return { held, delivered };
+}
+
+test('the lane sends while completions are pending, up to MAX_PENDING_COMPLETIONS; then it waits for one to finish', async (t) => {
+  const { held, delivered } = heldCompletions();
+  const { dispatcher, sent } = pipelineHarness(delivered);
+  const total = MAX_PENDING_COMPLETIONS + 3;
+  for (let n = 1; n <= total; n++) dispatcher.enqueue(item(n));
+  await waitFor(() => sent.length >= MAX_PENDING_COMPLETIONS, 'the bound reached', 2000);
+  await sleep(100); // whatever the lane would do without the bound, it has done by now
+  t.is(sent.length, MAX_PENDING_COMPLETIONS, 'no request while the bound of pending completions is reached');
+  t.is(held.length, MAX_PENDING_COMPLETIONS, 'each accepted message started its completion');
+
+  held[3]!.release(); // any one of them finishing makes room for one more request
+  await waitFor(() => sent.length === MAX_PENDING_COMPLETIONS + 1, 'the next request', 2000);
+  await sleep(100);
+  t.is(sent.length, MAX_PENDING_COMPLETIONS + 1, 'one finished completion, one more request');
+
+  for (let released = 0; sent.length < total || released < held.length; ) {
+    while (released < held.length) held[released++]!.release();
+    await sleep(10);
+  }
+  t.deepEqual(sent, Array.from({ length: total }, (_, i) => `m${i + 1}`), 'in order, each once');
+  t.deepEqual(held.flatMap((h) => h.ids), Array.from({ length: total }, (_, i) => `id-${i + 1}`));
+  t.is(dispatcher.size, 0);
+  dispatcher.stop();
+});
+
+test('drain() waits for pending completions, not only for the request in flight', async (t) => {
+  const { held, delivered } = heldCompletions();
+  const { dispatcher, sent } = pipelineHarness(delivered);
+  dispatcher.enqueue(item(1));
+  dispatcher.enqueue(item(2));
+  await waitFor(() => held.length === 2, 'both accepted', 2000);
+  let drained = false;
+  const draining = dispatcher.drain().then(() => (drained = true));
+  await sleep(100);
+  t.false(drained, 'two completions are pending');
+  held[0]!.release();
+  await sleep(100);
+  t.false(drained, 'one completion is pending');
+  held[1]!.release();
+  await draining;
+  t.true(drained);
+  t.deepEqual(sent, ['m1', 'm2']);
+});
+
+test('a completion that fails is logged, never an unhandled rejection, and the lane goes on', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  const recorded: string[] = [];
+  const { dispatcher, sent, lines } = pipelineHarness(async (items) => {
+    const ids = items.map((i) => i.id);
+    if (ids.includes('id-1')) throw new Error('the API server refused the patch');
+    recorded.push(...ids);
+  });
+  for (let n = 1; n <= 3; n++) dispatcher.enqueue(item(n));
+  await waitFor(() => recorded.length === 2, 'the later completions', 2000);
+  await dispatcher.drain();
+  await sleep(20);
+  t.deepEqual(sent, ['m1', 'm2', 'm3'], 'm1 is not sent again: the channel took it');
+  t.deepEqual(recorded, ['id-2', 'id-3']);
+  const errors = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.level === 'error');
+  t.is(errors.length, 1);
+  t.regex(String(errors[0]!.msg), /could not record messages the channel accepted/);
+  t.is(errors[0]!.error, 'the API server refused the patch');
+  t.deepEqual(unhandled, []);
 });
