@@ -1,11 +1,14 @@
 // Runs the operator under test as its own process for a benchmark: `herald controller`
 // (build/src/main.js), or any process that logs JSON lines the same way (the anchor,
 // bench/lib/anchor.ts): free ports, log lines parsed as they arrive, optional V8 CPU
-// profile (herald), and its pid for /proc figures.
+// profile (herald), and its pid for /proc figures. herald runs with the NODE_OPTIONS of
+// config/manager's Deployment (its heap limit), as in a pod: the heap limit sets how far
+// V8 lets garbage pile up before collecting it, so without it RSS is not what ships.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/support/controlplane/install.js';
+import { deploymentNodeOptions } from '../../test/support/operator.js';
 import { forEachLine, spawnTied, terminate } from '../../test/support/process.js';
 
 export interface LogRecord {
@@ -33,6 +36,8 @@ export interface OperatorProcessSpec {
   startedMsg: string;
   /** Lines to parse and keep (default: all); a cheap text test for chatty operators. */
   keepLine?: (line: string) => boolean;
+  /** Environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class BenchOperator {
@@ -74,13 +79,14 @@ export class BenchOperator {
       '--log-level', options.logLevel ?? 'debug',
       ...(options.extraArgs ?? []),
     ];
-    return BenchOperator.spawn({ command: process.execPath, args, startedMsg: 'herald controller started' });
+    const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, deploymentNodeOptions()].filter(Boolean).join(' ') };
+    return BenchOperator.spawn({ command: process.execPath, args, env, startedMsg: 'herald controller started' });
   }
 
   static spawn(spec: OperatorProcessSpec): BenchOperator {
     const spawnedAt = Date.now();
     const mono = Number(process.hrtime.bigint() / 1000n);
-    const child = spawnTied(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], env: spec.env ?? process.env });
     const operator = new BenchOperator(child, spawnedAt, mono, spec.startedMsg);
     const keep = spec.keepLine ?? (() => true);
     forEachLine(child, (lines) => {
