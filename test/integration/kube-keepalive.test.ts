@@ -2,27 +2,17 @@
 // https.Agent (so a new TCP + TLS connection) for every request; bench/engine's
 // profile showed TLS setup as the operator's largest cost. Connections are counted
 // at https.Agent.prototype.createConnection, against the real API server.
-import { Agent } from 'node:https';
 import test from 'ava';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../src/kube/client.js';
 import { testCluster } from '../support/cluster.js';
+import { connectionsOpenedBy } from '../support/connections.js';
 
-async function socketsOpenedBy(kc: KubeConfig, calls: number): Promise<number> {
+function socketsOpenedBy(kc: KubeConfig, calls: number): Promise<number> {
   const api = kc.makeApiClient(CoreV1Api);
-  let sockets = 0;
-  const proto = Agent.prototype as unknown as { createConnection: (...args: unknown[]) => unknown };
-  const original = proto.createConnection;
-  proto.createConnection = function (this: unknown, ...args: unknown[]) {
-    sockets++;
-    return original.apply(this, args);
-  };
-  try {
+  return connectionsOpenedBy(async () => {
     for (let i = 0; i < calls; i++) await api.listNamespace({ limit: 1 });
-  } finally {
-    proto.createConnection = original;
-  }
-  return sockets;
+  });
 }
 
 test.serial('herald’s kubeconfig reuses one connection for sequential API calls', async (t) => {

@@ -2,7 +2,6 @@
 // against the real API server: it applies, the answer is metadata only
 // (PartialObjectMetadata, not the kilobytes of spec and status), refusals keep their
 // status code and message, and the writes share one keep-alive connection.
-import { Agent } from 'node:https';
 import { join } from 'node:path';
 import test from 'ava';
 import { CustomObjectsApi } from '@kubernetes/client-node';
@@ -10,6 +9,7 @@ import { loadKubeConfig } from '../../src/kube/client.js';
 import { KubeApiError, apiMessageOf, statusCodeOf } from '../../src/kube/errors.js';
 import { KubeWriter } from '../../src/kube/patch.js';
 import { createTestNamespace, testCluster } from '../support/cluster.js';
+import { connectionsOpenedBy } from '../support/connections.js';
 import { repoRoot } from '../support/controlplane/install.js';
 import { buildApp, type Application } from '../support/fixtures/apps.js';
 
@@ -80,18 +80,9 @@ test.serial('a status patch writes the status subresource and answers with metad
 
 test.serial('sequential patches share one keep-alive connection', async (t) => {
   const writer = new KubeWriter(loadKubeConfig(testCluster().kubeconfigPath));
-  let sockets = 0;
-  const proto = Agent.prototype as unknown as { createConnection: (...args: unknown[]) => unknown };
-  const original = proto.createConnection;
-  proto.createConnection = function (this: unknown, ...args: unknown[]) {
-    sockets++;
-    return original.apply(this, args);
-  };
-  try {
+  const sockets = await connectionsOpenedBy(async () => {
     for (let i = 0; i < 10; i++) await writer.patchAppAnnotations(namespace, 'reused', { 'herald.gitops.dev/notified': `{"n":${i}}` });
-  } finally {
-    proto.createConnection = original;
-  }
+  });
   t.is(sockets, 1);
   t.is((await getApp('reused')).metadata?.annotations?.['herald.gitops.dev/notified'], '{"n":9}');
 });
