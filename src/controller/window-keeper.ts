@@ -6,8 +6,6 @@
 import * as window from './send-window.js';
 import { MAX_UNRECORDED, type SendWindowRecord, type WindowState } from './send-window.js';
 
-export { CLAIM_MAX_SLOTS } from './send-window.js';
-
 /** The keeper's side of one write: the record as of the write's start, and what became of it. */
 export interface WindowSource {
   take(now: number): { record: SendWindowRecord; stored: (ok: boolean, error?: unknown) => void };
