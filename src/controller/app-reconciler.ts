@@ -151,10 +151,15 @@ export class AppReconciler {
   private async reconcileLocked(key: string, cached: Application): Promise<void> {
     const app = this.deps.getApp(cached.metadata.namespace!, cached.metadata.name!) ?? cached;
     const read = this.deps.mail.read(key, app);
-    // Delivery outcomes the MailStore could not write yet: written now (a failure retries this key).
-    if (read.changed && !(await this.deps.mail.commit(key, app, read.mail, read.applied))) return;
     const state = read.mail;
-    this.handOver(key, app);
+    if (read.changed) {
+      // Delivery outcomes the MailStore could not write yet: written now (a failure retries this key).
+      if (!(await this.deps.mail.commit(key, app, read.mail, read.applied))) return;
+      this.handOver(key, app);
+    } else {
+      // Nothing awaited since the read: the outbox read is the current one.
+      this.deps.deliver(key, state.outbox);
+    }
     if (!isFresh(app)) {
       this.deps.log.debug('waiting for Argo CD to reconcile the finished operation', { app: key });
       return;

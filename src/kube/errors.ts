@@ -17,14 +17,21 @@ export class KubeApiError extends HeraldError {
 /** No answer from the API server (connection, TLS, timeout, credentials), or one that is not JSON. */
 export class KubeRequestError extends HeraldError {}
 
-function serverMessage(body: string): string {
+/**
+ * The message of a Status in an answer's body; a body that is not JSON is the message
+ * itself, shortened; undefined for JSON without a message.
+ */
+function messageInBody(body: string): string | undefined {
   try {
     const parsed = JSON.parse(body) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
+    return typeof parsed.message === 'string' && parsed.message ? parsed.message : undefined;
   } catch {
-    // not a Status: the text itself, shortened
+    return body.slice(0, 500);
   }
-  return body.slice(0, 500);
+}
+
+function serverMessage(body: string): string {
+  return messageInBody(body) ?? body.slice(0, 500);
 }
 
 // HTTP status of an error thrown by @kubernetes/client-node (ApiException has `code`) or KubeApiError.
@@ -43,12 +50,8 @@ export function apiMessageOf(error: unknown): string {
   if (error && typeof error === 'object') {
     const body = (error as { body?: unknown }).body;
     if (typeof body === 'string') {
-      try {
-        const parsed = JSON.parse(body) as { message?: string };
-        if (parsed.message) return parsed.message;
-      } catch {
-        return body.slice(0, 500);
-      }
+      const message = messageInBody(body);
+      if (message !== undefined) return message;
     }
     if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
       return (body as { message: string }).message;
