@@ -52,7 +52,9 @@ function onChange<T>(informer: Informer<T & KubernetesObject>, handler: (object:
   informer.on('delete', handler);
 }
 
-export const configKey = (kind: HeraldKind, object: KubernetesObject): string => `${kind}/${object.metadata!.namespace}/${object.metadata!.name}`;
+/** A herald resource's key in the config work queue. */
+export const configKey = (kind: HeraldKind, namespace: string | undefined, name: string | undefined): string => `${kind}/${namespace}/${name}`;
+const configKeyOf = (kind: HeraldKind, object: KubernetesObject): string => configKey(kind, object.metadata!.namespace, object.metadata!.name);
 
 export class Caches implements ConfigSources {
   private readonly appInformers: Informer<Application & KubernetesObject>[] = [];
@@ -99,7 +101,7 @@ export class Caches implements ConfigSources {
               ? custom.listNamespacedCustomObject({ group: HERALD_GROUP, version: HERALD_VERSION, namespace, plural, _continue: cont })
               : custom.listClusterCustomObject({ group: HERALD_GROUP, version: HERALD_VERSION, plural, _continue: cont })) as never,
         });
-        onChange<HeraldObject>(informer, (object) => deps.configChanged(configKey(kind, object as KubernetesObject)));
+        onChange<HeraldObject>(informer, (object) => deps.configChanged(configKeyOf(kind, object as KubernetesObject)));
         list.push(informer);
       }
       this.heraldInformers.set(kind, list);
@@ -155,7 +157,7 @@ export class Caches implements ConfigSources {
 
   /** `<Kind>/<namespace>/<name>` of every cached herald resource. */
   configKeys(): string[] {
-    return [...this.heraldInformers.entries()].flatMap(([kind, informers]) => informers.flatMap((informer) => informer.list().map((object) => configKey(kind, object))));
+    return [...this.heraldInformers.entries()].flatMap(([kind, informers]) => informers.flatMap((informer) => informer.list().map((object) => configKeyOf(kind, object))));
   }
 
   /** A Secret of a namespace whose Secrets are watched (see ensureSecrets). */

@@ -11,7 +11,7 @@ import { KubeWriter } from '../kube/patch.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AppReconciler } from './app-reconciler.js';
-import { Caches } from './caches.js';
+import { Caches, configKey } from './caches.js';
 import { ChannelStatus } from './channel-status.js';
 import { ConfigReconciler } from './config-reconciler.js';
 import { Delivery } from './delivery.js';
@@ -35,7 +35,7 @@ export interface ControllerHooks {
 
 export type Components = ReturnType<typeof wireController>;
 
-const channelKey = (namespace: string, name: string) => `DingTalkChannel/${namespace}/${name}`;
+const channelKey = (namespace: string, name: string) => configKey('DingTalkChannel', namespace, name);
 
 export function wireController({ config, kc, log, metrics }: ControllerDeps, hooks: ControllerHooks) {
   const store = new ConfigStore();
@@ -83,7 +83,7 @@ export function wireController({ config, kc, log, metrics }: ControllerDeps, hoo
     events,
     log,
     metrics,
-    statusChanged: (namespace, name) => configQueue.addAfter(`NotificationTemplate/${namespace}/${name}`, 1000),
+    statusChanged: (namespace, name) => configQueue.addAfter(configKey('NotificationTemplate', namespace, name), 1000),
   });
   const apps: AppReconciler = new AppReconciler({
     renderer,
@@ -104,7 +104,7 @@ export function wireController({ config, kc, log, metrics }: ControllerDeps, hoo
       const entry = store.triggers.get(trigger.namespace, trigger.name);
       if (!entry || entry.lastEvaluationError === message) return;
       entry.lastEvaluationError = message;
-      configQueue.addAfter(`NotificationTrigger/${trigger.namespace}/${trigger.name}`, 1000);
+      configQueue.addAfter(configKey('NotificationTrigger', trigger.namespace, trigger.name), 1000);
     },
   });
   const configReconciler = new ConfigReconciler({
