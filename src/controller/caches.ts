@@ -6,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, ty
 import { APPLICATIONS, ARGO_GROUP, ARGO_VERSION, HERALD_GROUP, HERALD_VERSION, KINDS, type HeraldKind } from '../api/groups.js';
 import type { DingTalkChannel, NotificationTemplate, NotificationTrigger } from '../api/generated.js';
 import { Informer } from '../kube/informer.js';
+import { StringInterner } from '../kube/intern.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { appKeyOf, type Application } from './app-reconciler.js';
@@ -29,11 +30,15 @@ export interface CachesDeps {
   secretChanged: (namespace: string, name: string | undefined) => void;
 }
 
-/** Fields herald never reads; dropping them keeps thousands of cached apps small. */
-function slimApplication(app: Application): Application {
+/**
+ * Fields herald never reads are dropped, and repeated string values are shared
+ * (`strings`); both keep thousands of cached apps small. No value that a trigger or
+ * template may read changes.
+ */
+function slimApplication(app: Application, strings: StringInterner): Application {
   const metadata = { ...app.metadata } as Application['metadata'] & { managedFields?: unknown };
   delete metadata.managedFields;
-  return { ...app, metadata };
+  return strings.internValues({ ...app, metadata });
 }
 
 /** The informer kept data of a Secret: name, namespace, resourceVersion and data. */
@@ -66,6 +71,9 @@ export class Caches implements ConfigSources {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const scopes = (list: string[]) => (list.length > 0 ? list.map((ns) => ns as string | undefined) : [undefined]);
     const watched = namespaces.length > 0 ? [...new Set([controlNamespace, ...namespaces])] : [];
+    // One table for every app informer: apps in different namespaces share values too.
+    const strings = new StringInterner();
+    const slimApp = (app: Application & KubernetesObject) => slimApplication(app, strings) as Application & KubernetesObject;
 
     for (const namespace of scopes(namespaces)) {
       const informer = new Informer<Application & KubernetesObject>({
@@ -74,7 +82,7 @@ export class Caches implements ConfigSources {
         path: namespace ? `/apis/${ARGO_GROUP}/${ARGO_VERSION}/namespaces/${namespace}/${APPLICATIONS}` : `/apis/${ARGO_GROUP}/${ARGO_VERSION}/${APPLICATIONS}`,
         log,
         watchTimeoutSeconds,
-        transform: slimApplication as (app: Application & KubernetesObject) => Application & KubernetesObject,
+        transform: slimApp,
         onRestart: () => metrics.informerRestarts.inc({ informer: 'applications' }),
         listPage: (cont) =>
           (namespace
