@@ -70,7 +70,7 @@ export type DingTalkChannelSpec = {
 export type DingTalkChannelStatus = {
   /** The metadata.generation this status describes. */
   observedGeneration?: number;
-  /** When DingTalk last accepted a message from this channel. */
+  /** When DingTalk last accepted a message from this channel (written within 2 s after a quiet spell, at most 30 s late while the channel keeps sending). */
   lastSentTime?: string;
   /** The last delivery error (secrets masked), cleared by the next success. */
   lastError?: string;

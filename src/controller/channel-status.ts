@@ -13,6 +13,8 @@ import type { WindowSource, WindowStore } from './window-keeper.js';
 
 /** A channel's delivery status is written at most this often, unless a write is asked for at once. */
 export const CHANNEL_STATUS_EVERY_MS = 2000;
+/** Routine changes (lastSentTime, the window's sends) are written at most this often. */
+export const CHANNEL_STATUS_BUSY_MS = 30_000;
 
 export interface ChannelStatusDeps {
   store: ConfigStore;
@@ -24,7 +26,9 @@ export interface ChannelStatusDeps {
   writeFailed?: (namespace: string, name: string, error: unknown) => void;
   /** Runs a callback after a delay (default: an unref'd setTimeout). */
   schedule?: (callback: () => void, ms: number) => void;
+  /** CHANNEL_STATUS_EVERY_MS and CHANNEL_STATUS_BUSY_MS unless given (tests). */
   everyMs?: number;
+  busyMs?: number;
   now?: () => number;
 }
 
@@ -35,8 +39,10 @@ interface Lane {
   source: WindowSource | undefined;
   /** Something changed since the last write started. */
   dirty: boolean;
-  /** A coalesced write is scheduled. */
-  due: boolean;
+  /** How long after the last write's start the changes waiting since may be written (the shortest asked for). */
+  spacing: number;
+  /** When the scheduled coalesced write fires, if one is scheduled. */
+  dueAt: number | undefined;
   /** When the last write started. */
   started: number;
   chain: Promise<boolean>;
@@ -47,10 +53,14 @@ export class ChannelStatus {
   private readonly lanes = new Map<string, Lane>();
   private readonly schedule: (callback: () => void, ms: number) => void;
   private readonly now: () => number;
+  private readonly everyMs: number;
+  private readonly busyMs: number;
 
   constructor(private readonly deps: ChannelStatusDeps) {
     this.schedule = deps.schedule ?? ((callback, ms) => setTimeout(callback, ms).unref?.());
     this.now = deps.now ?? Date.now;
+    this.everyMs = deps.everyMs ?? CHANNEL_STATUS_EVERY_MS;
+    this.busyMs = Math.max(this.everyMs, deps.busyMs ?? CHANNEL_STATUS_BUSY_MS);
   }
 
   /** The channel accepted a request at `now`. */
@@ -58,8 +68,9 @@ export class ChannelStatus {
     const entry = this.deps.store.channels.get(namespace, name);
     if (!entry) return;
     entry.lastSentTime = metaTime(now);
+    const recovered = entry.lastError !== undefined;
     entry.lastError = undefined;
-    this.soon(this.lane(namespace, name));
+    this.soon(this.lane(namespace, name), recovered ? this.everyMs : this.busyMs);
   }
 
   /** A request failed. */
@@ -67,7 +78,7 @@ export class ChannelStatus {
     const entry = this.deps.store.channels.get(namespace, name);
     if (!entry) return;
     entry.lastError = `${reason}: ${message}`;
-    this.soon(this.lane(namespace, name));
+    this.soon(this.lane(namespace, name), this.everyMs);
   }
 
   /** The channel as a whole is misconfigured (paused), or healthy again (undefined). */
@@ -97,7 +108,7 @@ export class ChannelStatus {
     lane.source = source;
     return {
       changed: () => {
-        if (lane.source === source) this.soon(lane);
+        if (lane.source === source) this.soon(lane, this.busyMs);
       },
       flush: () => (lane.source === source ? this.write(lane) : Promise.resolve(false)),
       close: () => {
@@ -110,27 +121,34 @@ export class ChannelStatus {
     const key = `${namespace}/${name}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { namespace, name, source: undefined, dirty: false, due: false, started: -Infinity, chain: Promise.resolve(true), waiting: undefined };
+      lane = { namespace, name, source: undefined, dirty: false, spacing: this.busyMs, dueAt: undefined, started: -Infinity, chain: Promise.resolve(true), waiting: undefined };
       this.lanes.set(key, lane);
     }
     return lane;
   }
 
-  /** Written everyMs after the last write started, unless a write asked for at once carries it first. */
-  private soon(lane: Lane): void {
+  /**
+   * Written `spacing` after the last write started, and never sooner than everyMs from now
+   * (a burst's changes go out together), unless a write asked for at once carries it first.
+   */
+  private soon(lane: Lane, spacing: number): void {
     lane.dirty = true;
-    if (!lane.due) this.later(lane, this.deps.everyMs ?? CHANNEL_STATUS_EVERY_MS);
+    lane.spacing = Math.min(lane.spacing, spacing);
+    this.plan(lane, Math.max(this.now() + this.everyMs, lane.started + lane.spacing));
   }
 
-  private later(lane: Lane, ms: number): void {
-    lane.due = true;
+  /** One timer per lane: a sooner time replaces a later one (the later one then does nothing). */
+  private plan(lane: Lane, at: number): void {
+    if (lane.dueAt !== undefined && lane.dueAt <= at) return;
+    lane.dueAt = at;
     this.schedule(() => {
-      lane.due = false;
+      if (lane.dueAt !== at) return;
+      lane.dueAt = undefined;
       if (!lane.dirty) return;
-      const wait = lane.started + (this.deps.everyMs ?? CHANNEL_STATUS_EVERY_MS) - this.now();
-      if (wait > 0) this.later(lane, wait);
+      const due = lane.started + lane.spacing;
+      if (due > this.now()) this.plan(lane, due);
       else void this.write(lane);
-    }, ms);
+    }, Math.max(0, at - this.now()));
   }
 
   /** The next write that starts after this call (one already waiting to start is shared). */
@@ -150,6 +168,7 @@ export class ChannelStatus {
     const entry = this.deps.store.channels.get(namespace, name);
     if (!entry) return false; // the channel is gone
     lane.dirty = false;
+    lane.spacing = this.busyMs;
     const now = this.now();
     lane.started = now;
     const taken = lane.source?.take(now);
@@ -168,7 +187,7 @@ export class ChannelStatus {
     } catch (error) {
       if (taken) taken.stored(false, error);
       else this.deps.writeFailed?.(namespace, name, error);
-      this.soon(lane);
+      this.soon(lane, this.everyMs);
       return false;
     }
   }

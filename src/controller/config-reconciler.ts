@@ -164,6 +164,17 @@ export class ConfigReconciler {
     return resolution.ok ? { ...base, channel: resolution.channel } : { ...base, problem: { reason: resolution.problem.reason, message: resolution.problem.message } };
   }
 
+  /** Whether a channel resolved with `fingerprint` would resolve the same now: the same generation and every Secret it read unchanged. */
+  private stillResolved(fingerprint: string, object: DingTalkChannel): boolean {
+    const [generation, ...secrets] = fingerprint.split('|');
+    if (generation !== String(object.metadata.generation ?? 0)) return false;
+    return secrets.every((version) => {
+      const at = version.lastIndexOf('@');
+      const secret = this.deps.sources.secret(object.metadata.namespace!, version.slice(0, at));
+      return (secret?.metadata?.resourceVersion ?? 'absent') === version.slice(at + 1);
+    });
+  }
+
   private async reconcileChannel(namespace: string, name: string): Promise<void> {
     const { store, sources } = this.deps;
     const object = sources.channel(namespace, name);
@@ -172,7 +183,8 @@ export class ConfigReconciler {
       if (this.forget('DingTalkChannel', store.channels, namespace, name)) this.deps.channelChanged(namespace, name);
       return;
     }
-    const resolved = await this.resolveChannel(object);
+    // The echo of a status write (lastSentTime, the window) changes neither the spec nor a Secret: no new sender.
+    const resolved = previous && this.stillResolved(previous.fingerprint, object) ? previous : await this.resolveChannel(object);
     let entry: ChannelEntry;
     if (previous && previous.fingerprint === resolved.fingerprint) {
       entry = previous;
