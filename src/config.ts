@@ -5,6 +5,7 @@ import { integerFlag as integer, keyValues, parseFlags, splitList, UsageError, t
 import { parseAllowedHosts, type HostAllowList } from './channels/allowlist.js';
 import { isLogLevel, type LogLevel } from './observability/logger.js';
 import { DEFAULT_CEL_LIMITS, type CelLimits } from './triggers/budget.js';
+import { DECISION_WRITE_DELAY_MS } from './controller/mail-store.js';
 import { DEFAULT_FIRST_SIGHT_WINDOW_SECONDS, FIRST_SIGHT_MODES, type FirstSightMode } from './controller/first-sight.js';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './templates/limits.js';
 import { DEFAULT_ARGOCD_URL, DEFAULT_CONTEXT_CONFIGMAP, normaliseArgocdUrl, resolveContext, type ContextOverrides } from './context/index.js';
@@ -52,6 +53,8 @@ export interface Config {
   dingtalkMuteSeconds: number;
   /** A Normal Event NotificationSent on the Application for every delivered message (one more API write each). */
   sentEvents: boolean;
+  /** Milliseconds a decision may wait in memory for its channel's acceptance (one write for both); 0: written before it is sent. */
+  decisionWriteDelayMs: number;
 }
 
 /** Template rendering budgets: the controller's and the CLI's (template notify/render, trigger run) alike. */
@@ -100,6 +103,7 @@ export const controllerFlags: readonly FlagSpec[] = [
   { name: 'dingtalk-allowed-hosts', value: 'HOSTS', env: 'HERALD_DINGTALK_ALLOWED_HOSTS', repeatable: true, help: 'More hosts DingTalkChannel URLs may name besides https://oapi.dingtalk.com: host, host:port or host:* (https only), http://host[:port|:*] to allow plain http too; repeatable or comma-separated' },
   { name: 'dingtalk-mute-seconds', value: 'SECONDS', env: 'HERALD_DINGTALK_MUTE_SECONDS', default: '600', help: 'Seconds a DingTalkChannel sends nothing after DingTalk answered 130101 (DingTalk mutes the robot for 10 minutes); waiting messages are kept and go out, as digests when many, once it ends' },
   { name: 'sent-events', env: 'HERALD_SENT_EVENTS', default: 'false', help: 'Record a Normal Event NotificationSent on the Application for every delivered message (one more API write per message); failures always get a Warning Event, and every send is in the ledger, the log and herald_deliveries_total' },
+  { name: 'decision-write-delay', value: 'MS', env: 'HERALD_DECISION_WRITE_DELAY', default: String(DECISION_WRITE_DELAY_MS), help: "Milliseconds a decided message may wait in memory for its channel's acceptance, so that one write records it as decided and delivered; it is written at once when its Application changes again or herald stops; 0 writes every decision before it is sent" },
   { name: 'cel-timeout', value: 'MS', env: 'HERALD_CEL_TIMEOUT', default: String(DEFAULT_CEL_LIMITS.timeoutMs), help: 'Milliseconds one trigger expression may run per evaluation' },
   { name: 'on-first-sight', value: 'MODE', env: 'HERALD_ON_FIRST_SIGHT', default: 'record', help: "What herald does with the state an Application is in when it first evaluates a trigger for it and a channel (fresh install, new trigger, subscription or channel): record (write it to the send ledger without sending; only later changes are sent) or send (report the current state too); a trigger's spec.onFirstSight overrides it" },
   { name: 'first-sight-window', value: 'SECONDS', env: 'HERALD_FIRST_SIGHT_WINDOW', default: String(DEFAULT_FIRST_SIGHT_WINDOW_SECONDS), help: "With record: an Application whose state began at most this many seconds before herald first saw it (last operation finished or started, health changed, deleted, or created while herald ran) is news and is sent; 0 records everything" },
@@ -150,6 +154,7 @@ export function controllerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     render: renderLimitsOf(one),
     dingtalkMuteSeconds: integer('dingtalk-mute-seconds', one('dingtalk-mute-seconds'), 1, 86_400),
     sentEvents: flags.has('sent-events'),
+    decisionWriteDelayMs: integer('decision-write-delay', one('decision-write-delay'), 0, 10_000),
     cel: Object.freeze({
       costLimit: integer('cel-cost-limit', one('cel-cost-limit'), 1000, 1e12),
       listSizeEstimate: integer('cel-list-size-estimate', one('cel-list-size-estimate'), 1, 1_000_000),

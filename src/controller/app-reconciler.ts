@@ -152,9 +152,13 @@ export class AppReconciler {
     const app = this.deps.getApp(cached.metadata.namespace!, cached.metadata.name!) ?? cached;
     const read = this.deps.mail.read(key, app);
     const state = read.mail;
+    // Waiting transitions the state includes that will still be waiting when it is decided on.
+    let included = read.applied;
     if (read.changed) {
-      // Delivery outcomes the MailStore could not write yet: written now (a failure retries this key).
+      // What waits (delivery outcomes, a decision not yet written) is written now: the app
+      // changed, so a decision waiting in memory could no longer be made again from it.
       if (!(await this.deps.mail.commit(key, app, read.mail, read.applied))) return;
+      included = 0;
       this.handOver(key, app);
     } else {
       // Nothing awaited since the read: the outbox read is the current one.
@@ -240,8 +244,8 @@ export class AppReconciler {
       app: key,
       keyword: (namespace, name) => store.channels.get(namespace, name)?.object.spec.keywords?.[0],
     });
-    const written = await this.deps.mail.commit(key, app, queued.mail, 0);
-    if (!written) return;
+    // Written with the channel's acceptance when it comes soon, otherwise on its own (mail-store.ts).
+    this.deps.mail.decide(key, queued.mail, read, included);
     this.evaluated.set(key, evaluationKey);
     if (decision.recorded.length > 0) this.deps.log.debug('first sight: recorded, not sent', { app: key, keys: decision.recorded });
     for (const { entry } of decision.newEntries) {

@@ -8,6 +8,17 @@
 // A channel's lane has a few completions pending at once (completions.ts) and, with
 // that many, waits for one at most through those bounded attempts, so a failing app
 // cannot stall a channel.
+//
+// A decision (the reconciler's new outbox) is not written on its own at once: it waits
+// in memory, readable by every read(), for at most DECISION_WRITE_DELAY_MS, so that the
+// channel's acceptance, which usually comes within milliseconds, shares its write: one
+// patch records the message as decided and delivered. It is written at once when
+// anything else of the app is written first (a later change of the app is reconciled
+// with a commit of what waits), after the delay, and on a graceful stop. A crash in that
+// time loses nothing the app still shows (the decision is made again from the same
+// state); it loses a message only when the app changed and herald died before it
+// reconciled that change, the same window in which it would lose the changed state's
+// own message.
 import { ANNOTATIONS } from '../api/groups.js';
 import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import type { KubeWriter } from '../kube/patch.js';
@@ -18,6 +29,9 @@ import { AnnotationWriteError } from './errors.js';
 import { parseNotified, parseOutbox, serialiseNotified, serialiseOutbox } from './ledger.js';
 import { KeyedMutex } from './mutex.js';
 import type { Mail } from './outbox.js';
+
+/** How long a decision waits in memory for a delivery outcome to share its write. */
+export const DECISION_WRITE_DELAY_MS = 1000;
 
 /** A change of one app's Mail (outbox.ts); undefined when it changes nothing. */
 export type Transition = (mail: Mail) => Mail | undefined;
@@ -32,6 +46,8 @@ export interface MailStoreDeps {
   attempts?: number;
   /** First retry delay (default 250 ms; doubles, with jitter). */
   retryBaseMs?: number;
+  /** DECISION_WRITE_DELAY_MS unless given; 0 writes every decision before it is handed to delivery. */
+  decisionDelayMs?: number;
 }
 
 /** An app's Mail as read, with how many waiting transitions it includes. */
@@ -41,6 +57,8 @@ export interface MailRead {
   applied: number;
   /** Whether those transitions changed anything. */
   changed: boolean;
+  /** The store's epoch when read (a reset in between voids a decision made from this read). */
+  epoch: number;
 }
 
 function splitKey(key: string): [string, string] {
@@ -63,6 +81,8 @@ export class MailStore {
   /** Transitions not yet written, per app, in the order they happened. */
   private readonly pending = new Map<string, Transition[]>();
   private readonly flushing = new Map<string, Promise<void>>();
+  /** Apps whose decision waits in memory, with the timer that writes it. */
+  private readonly deferred = new Map<string, ReturnType<typeof setTimeout>>();
   private epoch = 0;
 
   constructor(private readonly deps: MailStoreDeps) {}
@@ -72,12 +92,16 @@ export class MailStore {
     this.epoch++;
     this.written.clear();
     this.pending.clear();
+    for (const timer of this.deferred.values()) clearTimeout(timer);
+    this.deferred.clear();
   }
 
   /** The app is gone. */
   forget(key: string): void {
     this.written.delete(key);
     this.pending.delete(key);
+    clearTimeout(this.deferred.get(key));
+    this.deferred.delete(key);
   }
 
   /** Runs `critical` holding the app's lock (reads and commits of one app never interleave). */
@@ -118,7 +142,7 @@ export class MailStore {
         changed = true;
       }
     }
-    return { mail, applied: transitions.length, changed };
+    return { mail, applied: transitions.length, changed, epoch: this.epoch };
   }
 
   /**
@@ -152,6 +176,33 @@ export class MailStore {
   }
 
   /**
+   * Records the app's decided Mail, computed from `read` (call under the app's lock):
+   * read() returns it from now on; it is written with the app's next delivery outcome, or
+   * after the decision delay. `included`: the waiting transitions `read` applied that are
+   * still waiting (0 when they were committed since); those that came after the read
+   * apply on top of the decision, as they would on top of a write of it.
+   */
+  decide(key: string, mail: Mail, read: MailRead, included: number): void {
+    if (read.epoch !== this.epoch) return; // leadership was lost meanwhile: the next leader decides again
+    const decision: Transition = () => mail;
+    const waiting = this.pending.get(key) ?? [];
+    waiting.splice(Math.min(included, waiting.length), 0, decision);
+    this.pending.set(key, waiting);
+    const delayMs = this.deps.decisionDelayMs ?? DECISION_WRITE_DELAY_MS;
+    if (delayMs <= 0) {
+      void this.flushSoon(key);
+      return;
+    }
+    if (this.deferred.has(key)) return;
+    const timer = setTimeout(() => {
+      this.deferred.delete(key);
+      void this.flushSoon(key);
+    }, delayMs);
+    timer.unref?.();
+    this.deferred.set(key, timer);
+  }
+
+  /**
    * Records a change of an app's Mail (coalesced with others of the same app). Resolves
    * once it is written, or handed back to the app's queue after a bounded number of
    * attempts: a caller that waits (a channel's pending completions, which bound what a
@@ -162,6 +213,13 @@ export class MailStore {
     const waiting = this.pending.get(key);
     if (waiting) waiting.push(transition);
     else this.pending.set(key, [transition]);
+    return this.flushSoon(key);
+  }
+
+  /** Writes what waits for the app (one flush at a time per app; a decision's timer is no longer needed). */
+  private flushSoon(key: string): Promise<void> {
+    clearTimeout(this.deferred.get(key));
+    this.deferred.delete(key);
     let run = this.flushing.get(key);
     if (!run) {
       run = this.flush(key).finally(() => this.flushing.delete(key));
@@ -214,12 +272,14 @@ export class MailStore {
   /** Resolves when no change is being written (graceful shutdown), or after `timeoutMs`. */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    for (const key of [...this.deferred.keys()]) void this.flushSoon(key);
     while (this.flushing.size > 0 && Date.now() < deadline) {
       await Promise.race([Promise.all(this.flushing.values()), new Promise((resolve) => setTimeout(resolve, 50).unref?.())]);
     }
   }
 
+  /** Something is being written, or a decision waits to be. */
   get busy(): boolean {
-    return this.flushing.size > 0;
+    return this.flushing.size > 0 || this.deferred.size > 0;
   }
 }

@@ -59,7 +59,7 @@ export function wireController({ config, kc, log, metrics }: ControllerDeps, hoo
   });
   const getApp = (namespace: string, name: string) => caches.getApp(namespace, name);
   const context = new ContextSource({ kc, namespace: controlNamespace, name: config.contextConfigMap, overrides: config.contextOverrides, log, events, watchTimeoutSeconds });
-  const mail = new MailStore({ getApp, writer, log, requeue: (appKey) => appQueue.addRateLimited(appKey) });
+  const mail = new MailStore({ getApp, writer, log, requeue: (appKey) => appQueue.addRateLimited(appKey), decisionDelayMs: config.decisionWriteDelayMs });
   const delivery: Delivery = new Delivery({
     store,
     mail,

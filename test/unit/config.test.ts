@@ -34,6 +34,14 @@ test('bad flags are usage errors that say what is wrong', (t) => {
   t.throws(() => controllerConfig(['--log-level', 'loud'], {}), { instanceOf: UsageError, message: /--log-level/ });
   t.throws(() => controllerConfig(['--context', 'novalue'], {}), { instanceOf: UsageError, message: /key=value/ });
   t.throws(() => controllerConfig(['--control-namespace'], {}), { instanceOf: UsageError, message: /needs a value/ });
+  t.throws(() => controllerConfig(['--decision-write-delay', '10001'], {}), { instanceOf: UsageError, message: /--decision-write-delay must be .*10000/ });
+  t.throws(() => controllerConfig(['--decision-write-delay', '-1'], {}), { instanceOf: UsageError, message: /--decision-write-delay/ });
+});
+
+test('--decision-write-delay: 1000 ms by default, 0 writes every decision before it is sent', (t) => {
+  t.is(controllerConfig([], {}).decisionWriteDelayMs, 1000);
+  t.is(controllerConfig(['--decision-write-delay=0'], {}).decisionWriteDelayMs, 0);
+  t.is(controllerConfig([], { HERALD_DECISION_WRITE_DELAY: '250' }).decisionWriteDelayMs, 250);
 });
 
 test('booleans: --flag, --no-flag, --flag=false and the environment; the last one given wins', (t) => {

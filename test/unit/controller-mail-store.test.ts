@@ -79,3 +79,70 @@ test('once the API server takes the write again, the waiting change is written a
   t.is(patches.length, 1);
   t.false(store.hasPending('argocd/busy'));
 });
+
+/** A fixture whose outbox starts empty, with a short decision delay. */
+function deciding(delayMs: number) {
+  const f = fixture(() => undefined);
+  f.app.metadata.annotations = {};
+  const store = new MailStore({
+    getApp: () => f.app,
+    writer: { patchAppAnnotations: async (_namespace, _name, annotations) => (f.patches.push(annotations), { metadata: { resourceVersion: String(20 + f.patches.length) } }) },
+    log: silentLogger,
+    requeue: () => undefined,
+    decisionDelayMs: delayMs,
+  });
+  return { ...f, store };
+}
+
+test('a decision is read at once and written after the decision delay when nothing else of the app is written', async (t) => {
+  const { app, store, patches } = deciding(50);
+  const read = store.read('argocd/busy', app);
+  store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
+  t.deepEqual(Object.keys(store.read('argocd/busy', app).mail.outbox), ['a'], 'readable before it is written');
+  t.is(patches.length, 0, 'not written at once');
+  t.true(store.busy, 'a waiting decision keeps the store busy');
+  await waitFor(() => !store.busy, 'written', 2000);
+  t.is(patches.length, 1);
+  t.deepEqual(JSON.parse(patches[0]!['herald.gitops.dev/outbox']!), { a: entry('ka') });
+});
+
+test('a decision and the channel\'s acceptance soon after go out in one write: decided and delivered together', async (t) => {
+  const { app, store, patches } = deciding(60_000);
+  const read = store.read('argocd/busy', app);
+  store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
+  await store.change('argocd/busy', (mail) => completed(mail, ['a'], 7000));
+  t.is(patches.length, 1);
+  t.deepEqual(patches[0], { 'herald.gitops.dev/notified': JSON.stringify({ ka: 7 }), 'herald.gitops.dev/outbox': null });
+  t.false(store.busy, 'the decision\'s timer went with the write');
+});
+
+test('changes that came after the read a decision was made from apply on top of it (an accepted message does not come back)', async (t) => {
+  const f = fixture(() => undefined);
+  const store = new MailStore({ ...f, getApp: () => f.app, writer: { patchAppAnnotations: async (_n, _m, annotations) => (f.patches.push(annotations), { metadata: { resourceVersion: '30' } }) }, log: silentLogger, requeue: () => undefined, decisionDelayMs: 60_000 });
+  let written: Promise<void> | undefined;
+  await store.locked('argocd/busy', async () => {
+    const read = store.read('argocd/busy', f.app);
+    // While the reconciler renders, the channel accepts `a`.
+    written = store.change('argocd/busy', (mail) => completed(mail, ['a'], 8000));
+    store.decide('argocd/busy', { ledger: read.mail.ledger, outbox: { ...read.mail.outbox, c: entry('kc') } }, read, read.applied);
+    t.deepEqual(Object.keys(store.read('argocd/busy', f.app).mail.outbox).sort(), ['b', 'c']);
+  });
+  await written;
+  t.is(f.patches.length, 1);
+  t.deepEqual(Object.keys(JSON.parse(f.patches[0]!['herald.gitops.dev/outbox']!)).sort(), ['b', 'c']);
+  t.is(f.patches[0]!['herald.gitops.dev/notified'], JSON.stringify({ ka: 8 }));
+});
+
+test('a decision made before leadership was lost is dropped; a graceful stop writes a waiting decision at once', async (t) => {
+  const { app, store, patches } = deciding(60_000);
+  const before = store.read('argocd/busy', app);
+  store.reset();
+  store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, before, before.applied);
+  t.false(store.busy);
+  t.deepEqual(store.read('argocd/busy', app).mail.outbox, {});
+  const read = store.read('argocd/busy', app);
+  store.decide('argocd/busy', { ledger: {}, outbox: { b: entry('kb') } }, read, read.applied);
+  await store.idle(2000);
+  t.is(patches.length, 1, 'written by idle(), long before the delay');
+  t.false(store.busy);
+});
