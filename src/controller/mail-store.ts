@@ -180,26 +180,29 @@ export class MailStore {
    * read() returns it from now on; it is written with the app's next delivery outcome, or
    * after the decision delay. `included`: the waiting transitions `read` applied that are
    * still waiting (0 when they were committed since); those that came after the read
-   * apply on top of the decision, as they would on top of a write of it.
+   * apply on top of the decision, as they would on top of a write of it. False when the
+   * store was reset since the read (the app is evaluated again). `writeNow`: written at
+   * once (still coalesced with what else waits).
    */
-  decide(key: string, mail: Mail, read: MailRead, included: number): void {
-    if (read.epoch !== this.epoch) return; // leadership was lost meanwhile: the next leader decides again
+  decide(key: string, mail: Mail, read: MailRead, included: number, writeNow = false): boolean {
+    if (read.epoch !== this.epoch) return false; // leadership changed meanwhile: the decision is made again
     const decision: Transition = () => mail;
     const waiting = this.pending.get(key) ?? [];
     waiting.splice(Math.min(included, waiting.length), 0, decision);
     this.pending.set(key, waiting);
     const delayMs = this.deps.decisionDelayMs ?? DECISION_WRITE_DELAY_MS;
-    if (delayMs <= 0) {
+    if (delayMs <= 0 || writeNow) {
       void this.flushSoon(key);
-      return;
+      return true;
     }
-    if (this.deferred.has(key)) return;
+    if (this.deferred.has(key)) return true;
     const timer = setTimeout(() => {
       this.deferred.delete(key);
       void this.flushSoon(key);
     }, delayMs);
     timer.unref?.();
     this.deferred.set(key, timer);
+    return true;
   }
 
   /**

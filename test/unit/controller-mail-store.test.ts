@@ -137,12 +137,21 @@ test('a decision made before leadership was lost is dropped; a graceful stop wri
   const { app, store, patches } = deciding(60_000);
   const before = store.read('argocd/busy', app);
   store.reset();
-  store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, before, before.applied);
+  t.false(store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, before, before.applied), 'the caller evaluates the app again');
   t.false(store.busy);
   t.deepEqual(store.read('argocd/busy', app).mail.outbox, {});
   const read = store.read('argocd/busy', app);
   store.decide('argocd/busy', { ledger: {}, outbox: { b: entry('kb') } }, read, read.applied);
   await store.idle(2000);
   t.is(patches.length, 1, 'written by idle(), long before the delay');
+  t.false(store.busy);
+});
+
+test('a decision that records first-sight markers is written at once, not after the delay', async (t) => {
+  const { app, store, patches } = deciding(60_000);
+  const read = store.read('argocd/busy', app);
+  t.true(store.decide('argocd/busy', { ledger: { ':on-revision:*:ops': 1 }, outbox: {} }, read, read.applied, true));
+  await waitFor(() => patches.length === 1, 'written', 2000);
+  t.is(patches[0]!['herald.gitops.dev/notified'], JSON.stringify({ ':on-revision:*:ops': 1 }));
   t.false(store.busy);
 });
