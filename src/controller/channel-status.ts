@@ -45,6 +45,8 @@ interface Lane {
   dueAt: number | undefined;
   /** When the last write started. */
   started: number;
+  /** When the channel last accepted a message (this process). */
+  lastSentAt: number;
   chain: Promise<boolean>;
   waiting: Promise<boolean> | undefined;
 }
@@ -70,7 +72,11 @@ export class ChannelStatus {
     entry.lastSentTime = metaTime(now);
     const recovered = entry.lastError !== undefined;
     entry.lastError = undefined;
-    this.soon(this.lane(namespace, name), recovered ? this.everyMs : this.busyMs);
+    const lane = this.lane(namespace, name);
+    // The first send of a quiet spell (or of this process) is news; the sends that follow it are routine.
+    const quiet = now - lane.lastSentAt >= this.busyMs;
+    lane.lastSentAt = now;
+    this.soon(lane, recovered || quiet ? this.everyMs : this.busyMs);
   }
 
   /** A request failed. */
@@ -121,7 +127,7 @@ export class ChannelStatus {
     const key = `${namespace}/${name}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { namespace, name, source: undefined, dirty: false, spacing: this.busyMs, dueAt: undefined, started: -Infinity, chain: Promise.resolve(true), waiting: undefined };
+      lane = { namespace, name, source: undefined, dirty: false, spacing: this.busyMs, dueAt: undefined, started: -Infinity, lastSentAt: -Infinity, chain: Promise.resolve(true), waiting: undefined };
       this.lanes.set(key, lane);
     }
     return lane;

@@ -211,3 +211,13 @@ test('a lane at DingTalk\'s pace (15 a minute for 2 minutes): a handful of write
   t.is(h.patches.length, before + 2, 'the recovery (lastError cleared) does not wait either');
   t.is(h.patches.at(-1)!.status.lastError, null);
 });
+
+test('the first send after a quiet spell is written within 2 s even right after a claim (a restarted process claims before its first send)', async (t) => {
+  const h = harness({ perMinute: 20 });
+  t.true(await h.keeper.claim(1, 20));
+  t.is(h.patches.length, 1, 'the claim');
+  t.true(await h.send(20));
+  await h.advance(h.now() + CHANNEL_STATUS_EVERY_MS + 100);
+  t.is(h.patches.length, 2, 'lastSentTime did not wait for the busy interval');
+  t.is(h.patches[1]!.status.lastSentTime, '2026-12-02T02:00:00Z');
+});
