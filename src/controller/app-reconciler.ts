@@ -247,7 +247,7 @@ export class AppReconciler {
     // Written with the channel's acceptance when it comes soon, otherwise on its own
     // (mail-store.ts). What first sight records is written at once: it is what later
     // processes go by (an app without its marker is seen for the first time again).
-    if (!this.deps.mail.decide(key, queued.mail, read, included, decision.recorded.length > 0)) return;
+    if (!(await this.deps.mail.decide(key, app, queued.mail, read, included, decision.recorded.length > 0))) return;
     this.evaluated.set(key, evaluationKey);
     if (decision.recorded.length > 0) this.deps.log.debug('first sight: recorded, not sent', { app: key, keys: decision.recorded });
     for (const { entry } of decision.newEntries) {

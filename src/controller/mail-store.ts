@@ -15,10 +15,11 @@
 // patch records the message as decided and delivered. It is written at once when
 // anything else of the app is written first (a later change of the app is reconciled
 // with a commit of what waits), after the delay, and on a graceful stop. A crash in that
-// time loses nothing the app still shows (the decision is made again from the same
-// state); it loses a message only when the app changed and herald died before it
-// reconciled that change, the same window in which it would lose the changed state's
-// own message.
+// time loses nothing the app still shows when herald is back (the decision is made
+// again from the same state); it loses a message only when the app changed before
+// herald evaluated it again. Every design has that window (a decision is in memory
+// until its write returns); this makes it as long as the acceptance takes, at most the
+// delay. A delay of 0 keeps the strict order: written before delivery sees it.
 import { ANNOTATIONS } from '../api/groups.js';
 import { apiMessageOf, statusCodeOf } from '../kube/errors.js';
 import type { KubeWriter } from '../kube/patch.js';
@@ -181,17 +182,20 @@ export class MailStore {
    * after the decision delay. `included`: the waiting transitions `read` applied that are
    * still waiting (0 when they were committed since); those that came after the read
    * apply on top of the decision, as they would on top of a write of it. False when the
-   * store was reset since the read (the app is evaluated again). `writeNow`: written at
-   * once (still coalesced with what else waits).
+   * store was reset since the read (the app is evaluated again), or the app is gone.
+   * `writeNow`: written at once (still coalesced with what else waits). With a decision
+   * delay of 0 it is written before this resolves, so before delivery sees it (DESIGN §4's
+   * strict order: the outbox before the send).
    */
-  decide(key: string, mail: Mail, read: MailRead, included: number, writeNow = false): boolean {
+  async decide(key: string, app: Application, mail: Mail, read: MailRead, included: number, writeNow = false): Promise<boolean> {
     if (read.epoch !== this.epoch) return false; // leadership changed meanwhile: the decision is made again
+    const delayMs = this.deps.decisionDelayMs ?? DECISION_WRITE_DELAY_MS;
+    if (delayMs <= 0) return this.commit(key, app, mail, 0);
     const decision: Transition = () => mail;
     const waiting = this.pending.get(key) ?? [];
     waiting.splice(Math.min(included, waiting.length), 0, decision);
     this.pending.set(key, waiting);
-    const delayMs = this.deps.decisionDelayMs ?? DECISION_WRITE_DELAY_MS;
-    if (delayMs <= 0 || writeNow) {
+    if (writeNow) {
       void this.flushSoon(key);
       return true;
     }

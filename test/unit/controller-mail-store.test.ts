@@ -97,7 +97,7 @@ function deciding(delayMs: number) {
 test('a decision is read at once and written after the decision delay when nothing else of the app is written', async (t) => {
   const { app, store, patches } = deciding(50);
   const read = store.read('argocd/busy', app);
-  store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
+  await store.decide('argocd/busy', app, { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
   t.deepEqual(Object.keys(store.read('argocd/busy', app).mail.outbox), ['a'], 'readable before it is written');
   t.is(patches.length, 0, 'not written at once');
   t.true(store.busy, 'a waiting decision keeps the store busy');
@@ -109,7 +109,7 @@ test('a decision is read at once and written after the decision delay when nothi
 test('a decision and the channel\'s acceptance soon after go out in one write: decided and delivered together', async (t) => {
   const { app, store, patches } = deciding(60_000);
   const read = store.read('argocd/busy', app);
-  store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
+  await store.decide('argocd/busy', app, { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
   await store.change('argocd/busy', (mail) => completed(mail, ['a'], 7000));
   t.is(patches.length, 1);
   t.deepEqual(patches[0], { 'herald.gitops.dev/notified': JSON.stringify({ ka: 7 }), 'herald.gitops.dev/outbox': null });
@@ -124,7 +124,7 @@ test('changes that came after the read a decision was made from apply on top of 
     const read = store.read('argocd/busy', f.app);
     // While the reconciler renders, the channel accepts `a`.
     written = store.change('argocd/busy', (mail) => completed(mail, ['a'], 8000));
-    store.decide('argocd/busy', { ledger: read.mail.ledger, outbox: { ...read.mail.outbox, c: entry('kc') } }, read, read.applied);
+    await store.decide('argocd/busy', f.app, { ledger: read.mail.ledger, outbox: { ...read.mail.outbox, c: entry('kc') } }, read, read.applied);
     t.deepEqual(Object.keys(store.read('argocd/busy', f.app).mail.outbox).sort(), ['b', 'c']);
   });
   await written;
@@ -137,11 +137,11 @@ test('a decision made before leadership was lost is dropped; a graceful stop wri
   const { app, store, patches } = deciding(60_000);
   const before = store.read('argocd/busy', app);
   store.reset();
-  t.false(store.decide('argocd/busy', { ledger: {}, outbox: { a: entry('ka') } }, before, before.applied), 'the caller evaluates the app again');
+  t.false(await store.decide('argocd/busy', app, { ledger: {}, outbox: { a: entry('ka') } }, before, before.applied), 'the caller evaluates the app again');
   t.false(store.busy);
   t.deepEqual(store.read('argocd/busy', app).mail.outbox, {});
   const read = store.read('argocd/busy', app);
-  store.decide('argocd/busy', { ledger: {}, outbox: { b: entry('kb') } }, read, read.applied);
+  await store.decide('argocd/busy', app, { ledger: {}, outbox: { b: entry('kb') } }, read, read.applied);
   await store.idle(2000);
   t.is(patches.length, 1, 'written by idle(), long before the delay');
   t.false(store.busy);
@@ -150,8 +150,18 @@ test('a decision made before leadership was lost is dropped; a graceful stop wri
 test('a decision that records first-sight markers is written at once, not after the delay', async (t) => {
   const { app, store, patches } = deciding(60_000);
   const read = store.read('argocd/busy', app);
-  t.true(store.decide('argocd/busy', { ledger: { ':on-revision:*:ops': 1 }, outbox: {} }, read, read.applied, true));
-  await waitFor(() => patches.length === 1, 'written', 2000);
+  t.true(await store.decide('argocd/busy', app, { ledger: { ':on-revision:*:ops': 1 }, outbox: {} }, read, read.applied, true));
+  await waitFor(() => !store.busy, 'written', 2000);
+  t.is(patches.length, 1, 'one write, long before the 60 s delay');
   t.is(patches[0]!['herald.gitops.dev/notified'], JSON.stringify({ ':on-revision:*:ops': 1 }));
-  t.false(store.busy);
+});
+
+test('with a decision delay of 0 the decision is written before decide() resolves: delivery never sees an unwritten decision', async (t) => {
+  const { app, store, patches } = deciding(0);
+  const read = store.read('argocd/busy', app);
+  const deciding0 = store.decide('argocd/busy', app, { ledger: {}, outbox: { a: entry('ka') } }, read, read.applied);
+  t.true(await deciding0);
+  t.is(patches.length, 1, 'written by the time the reconciler hands the outbox over');
+  t.deepEqual(Object.keys(JSON.parse(patches[0]!['herald.gitops.dev/outbox']!)), ['a']);
+  t.false(store.busy, 'nothing waits');
 });
