@@ -26,9 +26,8 @@ export interface ChannelStatusDeps {
   writeFailed?: (namespace: string, name: string, error: unknown) => void;
   /** Runs a callback after a delay (default: an unref'd setTimeout). */
   schedule?: (callback: () => void, ms: number) => void;
-  /** CHANNEL_STATUS_EVERY_MS and CHANNEL_STATUS_BUSY_MS unless given (tests). */
+  /** CHANNEL_STATUS_EVERY_MS unless given. */
   everyMs?: number;
-  busyMs?: number;
   now?: () => number;
 }
 
@@ -62,7 +61,7 @@ export class ChannelStatus {
     this.schedule = deps.schedule ?? ((callback, ms) => setTimeout(callback, ms).unref?.());
     this.now = deps.now ?? Date.now;
     this.everyMs = deps.everyMs ?? CHANNEL_STATUS_EVERY_MS;
-    this.busyMs = Math.max(this.everyMs, deps.busyMs ?? CHANNEL_STATUS_BUSY_MS);
+    this.busyMs = Math.max(this.everyMs, CHANNEL_STATUS_BUSY_MS);
   }
 
   /** The channel accepted a request at `now`. */

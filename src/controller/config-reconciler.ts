@@ -63,6 +63,12 @@ function secretData(secret: V1Secret): Record<string, string> {
   return data;
 }
 
+/** A Secret's part of a channel fingerprint (Secret names hold neither `|` nor `@`). */
+const secretVersion = (name: string, secret: { metadata?: { resourceVersion?: string } } | undefined): string => `${name}@${secret?.metadata?.resourceVersion ?? 'absent'}`;
+
+/** What a channel was resolved from: its generation and the version of each Secret it read, `gen|name@rv|…`. */
+const channelFingerprint = (object: DingTalkChannel, secretVersions: string[]): string => [String(object.metadata.generation ?? 0), ...secretVersions].join('|');
+
 export class ConfigReconciler {
   constructor(private readonly deps: ConfigReconcilerDeps) {}
 
@@ -148,10 +154,11 @@ export class ConfigReconciler {
   /** Asks the channel registry for the channel's sender; the fingerprint covers the spec and every Secret it read. */
   private async resolveChannel(object: DingTalkChannel): Promise<Omit<ChannelEntry, 'deliveryProblem' | 'lastSentTime' | 'lastError' | 'mutedUntil'>> {
     const namespace = object.metadata.namespace!;
-    const versions: string[] = [String(object.metadata.generation ?? 0)];
+    // Each Secret's version as it was read (it may change while the channel resolves).
+    const versions: string[] = [];
     const readSecret = (name: string) => {
       const secret = this.deps.sources.secret(namespace, name);
-      versions.push(`${name}@${secret?.metadata?.resourceVersion ?? 'absent'}`);
+      versions.push(secretVersion(name, secret));
       return secret ? secretData(secret) : undefined;
     };
     const resolution = await resolveChannel('dingtalk', {
@@ -160,19 +167,15 @@ export class ConfigReconciler {
       readSecret,
       options: { timeoutMs: this.deps.channelTimeoutMs, allowedHosts: this.deps.allowedHosts ?? DEFAULT_ALLOWED_HOSTS, throttledRetryMs: this.deps.muteMs },
     });
-    const base = { object, perMinute: object.spec.rateLimit?.perMinute ?? 20, fingerprint: versions.join('|') };
+    const base = { object, perMinute: object.spec.rateLimit?.perMinute ?? 20, fingerprint: channelFingerprint(object, versions) };
     return resolution.ok ? { ...base, channel: resolution.channel } : { ...base, problem: { reason: resolution.problem.reason, message: resolution.problem.message } };
   }
 
   /** Whether a channel resolved with `fingerprint` would resolve the same now: the same generation and every Secret it read unchanged. */
   private stillResolved(fingerprint: string, object: DingTalkChannel): boolean {
-    const [generation, ...secrets] = fingerprint.split('|');
-    if (generation !== String(object.metadata.generation ?? 0)) return false;
-    return secrets.every((version) => {
-      const at = version.lastIndexOf('@');
-      const secret = this.deps.sources.secret(object.metadata.namespace!, version.slice(0, at));
-      return (secret?.metadata?.resourceVersion ?? 'absent') === version.slice(at + 1);
-    });
+    const secretNames = fingerprint.split('|').slice(1).map((version) => version.slice(0, version.lastIndexOf('@')));
+    const versions = secretNames.map((name) => secretVersion(name, this.deps.sources.secret(object.metadata.namespace!, name)));
+    return channelFingerprint(object, versions) === fingerprint;
   }
 
   private async reconcileChannel(namespace: string, name: string): Promise<void> {
