@@ -189,9 +189,9 @@ test('robot down for 5 minutes, one app changes 100 times and 20 others once: ou
 
   // The busy app: every change is either delivered as its own message or counted in a fold message.
   await waitFor(async () => Object.keys(outboxOf(await scenario.getApp('busy'))).length === 0, "the busy app's outbox to drain", 120_000);
-  // The fold message alone (or in a digest of a few) is headed "busy: N earlier notifications folded";
-  // in a digest of many it is one line, "**busy** · N earlier notifications folded".
-  const foldCounts = robot.accepted().flatMap((request) => [...visibleText(request).matchAll(/(?:busy: |\*\*busy\*\* · )(\d+) earlier notifications? folded/g)].map((m) => Number(m[1])));
+  // The fold message alone (or in a digest of a few) is headed "<namespace>/busy: N earlier notifications
+  // folded"; in a digest of many it is one line, "**<namespace>/busy** · N earlier notifications folded".
+  const foldCounts = robot.accepted().flatMap((request) => [...visibleText(request).matchAll(/busy(?::|\*\* ·) (\d+) earlier notifications? folded/g)].map((m) => Number(m[1])));
   const folded = Math.max(0, ...foldCounts);
   const busyDelivered = new Set(robot.accepted().flatMap((request) => [...messagesIn(request)]).filter((m) => m.startsWith('busy ')));
   t.log(`busy: ${busyDelivered.size} messages delivered, ${folded} folded; outbox at most ${maxEntries} entries, ${maxBytes} bytes`);
