@@ -1,5 +1,5 @@
-# herald's container image: compile in a Node image, run on a distroless-style base as a
-# non-root user with only the production dependencies.
+# herald's container image: compile and bundle in a Node image, run the bundle on a
+# distroless-style base as a non-root user.
 #   docker build -t <registry>/herald:<tag> .
 # Both bases are build arguments. The defaults are the public images; `make image`
 # builds the same file with buildah on bases it assembles from Debian packages and the
@@ -16,9 +16,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --prefer-offline
 COPY tsconfig.json ./
 COPY src ./src
+# One bundle of herald and its dependencies (build/bundle): the image needs no node_modules,
+# and the operator loads in a fraction of the time and memory of the package tree.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
- && npm prune --omit=dev --no-audit --no-fund \
- && printf '#!/nodejs/bin/node\n// herald on PATH: `herald --help` in the container, or kubectl exec.\nimport("/app/build/src/main.js");\n' > /src/herald \
+ && npm run --silent bundle \
+ && printf '#!/nodejs/bin/node\n// herald on PATH: `herald --help` in the container, or kubectl exec.\nimport("/app/build/bundle/herald.js");\n' > /src/herald \
  && chmod 0755 /src/herald
 
 FROM ${BASE_IMAGE}
@@ -27,10 +29,9 @@ LABEL org.opencontainers.image.title="herald" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 ENV NODE_ENV=production
-# package.json carries "type": "module", which the compiled ESM needs.
+# package.json carries "type": "module", which the bundle's ESM needs.
 COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/build/src ./build/src
+COPY --from=build /src/build/bundle ./build/bundle
 COPY --from=build /src/herald /usr/local/bin/herald
 COPY crds ./crds
 # distroless' nonroot user; the Deployment also enforces runAsNonRoot.

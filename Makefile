@@ -17,8 +17,9 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed ## Install npm packages (npm ci, only when package-lock.json changed)
 
 .PHONY: build
-build: deps ## Compile TypeScript (src, test, bench) into build/
+build: deps ## Compile TypeScript (src, test, bench) into build/, and the operator into one bundle (build/bundle/herald.js)
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+	$(NPM) run --silent bundle
 
 .PHONY: test
 test: test-unit test-integration ## Run unit and integration tests (sets up everything it needs)

@@ -1,13 +1,14 @@
 // Runs the operator under test as its own process for a benchmark: `herald controller`
-// (build/src/main.js), or any process that logs JSON lines the same way (the anchor,
+// as it ships (the bundle, build/bundle/herald.js), or any process that logs JSON lines the same way (the anchor,
 // bench/lib/anchor.ts): free ports, log lines parsed as they arrive, optional V8 CPU
-// profile (herald), and its pid for /proc figures. herald runs with the NODE_OPTIONS of
+// profile (herald; from the unbundled build/src/main.js, so that the profile's areas
+// name the source folders and packages — same code, only the module layout differs), and its pid for /proc figures. herald runs with the NODE_OPTIONS of
 // config/manager's Deployment (its heap limit), as in a pod: the heap limit sets how far
 // V8 lets garbage pile up before collecting it, so without it RSS is not what ships.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../test/support/controlplane/install.js';
+import { heraldEntry, repoRoot } from '../../test/support/controlplane/install.js';
 import { deploymentNodeOptions } from '../../test/support/operator.js';
 import { forEachLine, spawnTied, terminate } from '../../test/support/process.js';
 
@@ -65,7 +66,7 @@ export class BenchOperator {
     }
     const args = [
       ...nodeArgs,
-      join(repoRoot, 'build/src/main.js'),
+      options.cpuProfileDir ? join(repoRoot, 'build/src/main.js') : heraldEntry,
       'controller',
       '--kubeconfig', options.kubeconfig,
       '--control-namespace', options.controlNamespace,

@@ -22,7 +22,7 @@ import { CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions } 
 import type { OutgoingMessage } from '../../src/channels/channel.js';
 import { buildDingTalkBody } from '../../src/channels/dingtalk/index.js';
 import { ControlPlane } from './controlplane/controlplane.js';
-import { installBaseCrds, repoRoot } from './controlplane/install.js';
+import { heraldEntry, installBaseCrds, repoRoot } from './controlplane/install.js';
 import { describeAnswer, type DingTalkRobotServer, formatMessageForHumans, type ReceivedRequest, startDingTalkRobot } from './dingtalk-robot.js';
 import { buildApp, REVISIONS, type AppOptions } from './fixtures/apps.js';
 import { spawnTied, terminate } from './process.js';
@@ -172,7 +172,7 @@ async function startHerald(kubeconfig: string, workDir: string): Promise<Operato
   const logFile = join(workDir, 'herald-controller.log');
   const log: WriteStream = createWriteStream(logFile);
   const args = [
-    join(repoRoot, 'build/src/main.js'),
+    heraldEntry,
     'controller',
     '--kubeconfig', kubeconfig,
     '--control-namespace', NAMESPACE,
@@ -305,7 +305,7 @@ async function main(): Promise<void> {
   say('✔', `Secret ${ROBOT_SECRET_NAME} (robot URL${robotSecret ? ' and signing secret' : ''}) and Secret argocd-secret (webhook.gitlab.secret) created; values not shown`);
 
   // 3. herald ------------------------------------------------------------------
-  say('⚙', 'Starting herald controller (node build/src/main.js controller --control-namespace argocd …)');
+  say('⚙', 'Starting herald controller (node build/bundle/herald.js controller --control-namespace argocd …)');
   const herald = await startHerald(cp.kubeconfigPath, workDir);
   const fail = (error: unknown) => {
     keepWorkDir = true;
@@ -452,7 +452,7 @@ async function main(): Promise<void> {
   const messages = robot ? robot.accepted().length : delivered.size;
   heading(`Done: ${messages} DingTalk messages (on-sync-running, on-sync-succeeded, on-deployed, on-health-degraded, on-health-recovered), ` +
     `each sent once (the outbox emptied, the ledger holding what suppresses a repeat); 1 Git push turned into an Argo CD refresh.`);
-  const explain = spawnSync(process.execPath, [join(repoRoot, 'build/src/main.js'), 'trigger', 'run', 'on-deployed', APP, '-n', NAMESPACE], {
+  const explain = spawnSync(process.execPath, [heraldEntry, 'trigger', 'run', 'on-deployed', APP, '-n', NAMESPACE], {
     encoding: 'utf8',
     env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
     timeout: 30_000,
@@ -469,8 +469,8 @@ async function main(): Promise<void> {
       `  kubectl get herald -n ${NAMESPACE}\n` +
       `  kubectl describe dingtalkchannel ${CHANNEL} -n ${NAMESPACE}\n` +
       `  kubectl get app ${APP} -n ${NAMESPACE} -o yaml\n` +
-      `  node build/src/main.js trigger run on-deployed ${APP} -n ${NAMESPACE}\n` +
-      `  node build/src/main.js template notify app-sync-change ${APP} -n ${NAMESPACE} --channel ${CHANNEL}\n` +
+      `  node build/bundle/herald.js trigger run on-deployed ${APP} -n ${NAMESPACE}\n` +
+      `  node build/bundle/herald.js template notify app-sync-change ${APP} -n ${NAMESPACE} --channel ${CHANNEL}\n` +
       `  curl -s http://127.0.0.1:${herald.ports.metrics}/metrics | grep '^herald_deliveries_total'\n` +
       `  kubectl patch app ${APP} -n ${NAMESPACE} --type merge -p '{"status":{"health":{"status":"Degraded"}}}'\n\n` +
       `Messages the robot receives keep appearing here. herald's log: ${herald.logFile}\n`);

@@ -1,11 +1,11 @@
-// Runs the `herald` binary (build/src/main.js) as a subprocess, as a user would, and
+// Runs the `herald` binary (build/bundle/herald.js) as a subprocess, as a user would, and
 // captures its output and exit code. By default without any cluster configuration:
 // KUBECONFIG unset and HOME an empty directory, so nothing leaks in from the machine.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './controlplane/install.js';
+import { heraldEntry, repoRoot } from './controlplane/install.js';
 
 export interface CliResult {
   code: number | null;
@@ -42,7 +42,7 @@ export function runHerald(args: string[], options: CliOptions = {}): Promise<Cli
   }
   Object.assign(env, options.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'build/src/main.js'), ...args], {
+    const child = spawn(process.execPath, [heraldEntry, ...args], {
       cwd: options.cwd ?? repoRoot,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot } from './controlplane/install.js';
+import { heraldEntry, repoRoot } from './controlplane/install.js';
 import { exited, forEachLine, spawnTied, terminate } from './process.js';
 import { testCluster } from './cluster.js';
 import { waitFor } from './wait.js';
@@ -81,7 +81,7 @@ export interface RunningOperator {
 export async function startOperator(options: OperatorOptions, sharedOutput: string[] = []): Promise<RunningOperator> {
   const cluster = testCluster();
   const args = [
-    join(repoRoot, 'build/src/main.js'),
+    heraldEntry,
     'controller',
     '--kubeconfig', options.kubeconfig ?? cluster.kubeconfigPath,
     '--control-namespace', options.controlNamespace,

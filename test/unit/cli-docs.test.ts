@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../support/controlplane/install.js';
+import { heraldEntry, repoRoot } from '../support/controlplane/install.js';
 import { isolatedHome, runHerald } from '../support/herald-cli.js';
 
 const page = readFileSync(join(repoRoot, 'docs/reference/cli.md'), 'utf8');
@@ -40,7 +40,7 @@ test('every console example on the page prints what the page shows', (t) => {
   symlinkSync(join(repoRoot, 'config'), join(cwd, 'config'));
   symlinkSync(join(repoRoot, 'test'), join(cwd, 'test'));
   const bin = mkdtempSync(join(tmpdir(), 'herald-bin-'));
-  writeFileSync(join(bin, 'herald'), `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot, 'build/src/main.js')}" "$@"\n`);
+  writeFileSync(join(bin, 'herald'), `#!/bin/sh\nexec "${process.execPath}" "${heraldEntry}" "$@"\n`);
   chmodSync(join(bin, 'herald'), 0o755);
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: isolatedHome() };
   delete env.KUBECONFIG;

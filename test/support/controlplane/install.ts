@@ -14,6 +14,9 @@ export const repoRoot = (() => {
   return dir;
 })();
 
+/** The operator as it ships: the bundle `make build` writes (what the image runs). */
+export const heraldEntry = join(repoRoot, 'build/bundle/herald.js');
+
 /** The Argo CD Application CRD for tests and herald's own CRDs, established. */
 export function installBaseCrds(cp: ControlPlane): void {
   const files = [join(repoRoot, 'test/support/crds/argocd-application.yaml')];

@@ -7,7 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { repoRoot } from '../controlplane/install.js';
+import { heraldEntry, repoRoot } from '../controlplane/install.js';
 import { commandLines, type CodeBlock, type CommandLine } from './markdown.js';
 
 // ---------------------------------------------------------------------------
@@ -20,7 +20,7 @@ export interface HeraldHelp {
   text: string;
 }
 
-const HERALD = join(repoRoot, 'build/src/main.js');
+const HERALD = heraldEntry;
 const helpCache = new Map<string, HeraldHelp | undefined>();
 
 /** `herald <command> --help`, parsed; undefined when there is no such command. */
@@ -49,12 +49,12 @@ export function heraldHelp(command: string): HeraldHelp | undefined {
   return help;
 }
 
-/** Words after leading `VAR=value` assignments; `node build/src/main.js` counts as `herald`. */
+/** Words after leading `VAR=value` assignments; `node build/bundle/herald.js` (or the unbundled `build/src/main.js`) counts as `herald`. */
 export function commandWords(words: string[]): string[] {
   let i = 0;
   while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!)) i++;
   const rest = words.slice(i);
-  if (rest[0] === 'node' && rest[1] === 'build/src/main.js') return ['herald', ...rest.slice(2)];
+  if (rest[0] === 'node' && (rest[1] === 'build/bundle/herald.js' || rest[1] === 'build/src/main.js')) return ['herald', ...rest.slice(2)];
   if (rest[0] === 'npx' && rest[1] === 'herald') return rest.slice(1);
   return rest;
 }
