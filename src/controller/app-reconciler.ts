@@ -47,7 +47,7 @@ export interface AppReconcilerDeps {
   renderer: Pick<TemplateRenderer, 'render'>;
   /** Trigger evaluation errors, for the trigger's status. */
   evaluationError: (trigger: ObjectRef, message: string) => void;
-  /** --on-first-sight and --first-sight-window; watchingSince: when this process started. */
+  /** --on-first-sight and --first-sight-window, and whether an app was in the first list; watchingSince: when this process started. */
   firstSight?: Omit<FirstSightPolicy, 'watchingSince'>;
   now?: () => Date;
 }

@@ -65,6 +65,8 @@ export class Caches implements ConfigSources {
   private readonly appInformers: Informer<Application & KubernetesObject>[] = [];
   private readonly heraldInformers = new Map<HeraldKind, Informer<HeraldObject & KubernetesObject>[]>();
   private readonly secretInformers = new Map<string, Informer<V1Secret>>();
+  /** Apps of the first list created at most a second before the caches were (first-sight.ts: inFirstList). */
+  private readonly listedNew = new Set<string>();
 
   constructor(private readonly deps: CachesDeps) {
     const { kc, log, metrics, controlNamespace, namespaces, watchTimeoutSeconds } = deps;
@@ -74,6 +76,14 @@ export class Caches implements ConfigSources {
     // One table for every app informer: apps in different namespaces share values too.
     const strings = new StringInterner();
     const slimApp = (app: Application & KubernetesObject) => slimApplication(app, strings) as Application & KubernetesObject;
+    // Only apps created about when herald started can be in doubt; older ones are not kept.
+    const recentSince = (Math.floor(Date.now() / 1000) - 1) * 1000;
+    const noteFirstList = (apps: readonly Application[]) => {
+      for (const app of apps) {
+        const created = Date.parse((app.metadata as { creationTimestamp?: string }).creationTimestamp ?? '');
+        if (created >= recentSince) this.listedNew.add(appKeyOf(app.metadata.namespace!, app.metadata.name!));
+      }
+    };
 
     for (const namespace of scopes(namespaces)) {
       const informer = new Informer<Application & KubernetesObject>({
@@ -83,6 +93,7 @@ export class Caches implements ConfigSources {
         log,
         watchTimeoutSeconds,
         transform: slimApp,
+        onFirstList: noteFirstList,
         onRestart: () => metrics.informerRestarts.inc({ informer: 'applications' }),
         listPage: (cont) =>
           (namespace
@@ -137,6 +148,11 @@ export class Caches implements ConfigSources {
       if (app) return app;
     }
     return undefined;
+  }
+
+  /** Whether an app created about when herald started was in the first list of Applications (created before herald watched). */
+  inFirstList(app: Application): boolean {
+    return this.listedNew.has(appKeyOf(app.metadata.namespace!, app.metadata.name!));
   }
 
   *allApps(): Iterable<Application> {

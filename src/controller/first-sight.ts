@@ -19,6 +19,12 @@ export interface FirstSightPolicy {
    * then was seen being created, so its creation counts as news whatever its status says.
    */
   watchingSince: Date;
+  /**
+   * Whether the Application was in this process's first list of Applications. Settles the
+   * second herald started in (creationTimestamp has whole seconds): an app created in that
+   * second counts as created under watch only if it arrived after the first list.
+   */
+  inFirstList?: (app: Record<string, any>) => boolean;
 }
 
 export const DEFAULT_FIRST_SIGHT_WINDOW_SECONDS = 600;
@@ -49,10 +55,11 @@ function time(value: unknown): number | undefined {
  * - `status.health.lastTransitionTime`,
  * - `metadata.deletionTimestamp`,
  * - `metadata.creationTimestamp`, but only for an Application that never had an
- *   operation, or that was created after `watchingSince` (herald saw it being created).
+ *   operation, or that was created after `watchingSince` (herald saw it being created;
+ *   in the second herald started in, only if it was not in herald's first list).
  *   An Application restored with its old status (backup, migration) is not news.
  */
-export function stateSince(app: Record<string, any>, watchingSince: Date): number | undefined {
+export function stateSince(app: Record<string, any>, watchingSince: Date, inFirstList = false): number | undefined {
   const operation = app.status?.operationState;
   const candidates = [
     time(operation?.finishedAt) ?? time(operation?.startedAt),
@@ -61,7 +68,9 @@ export function stateSince(app: Record<string, any>, watchingSince: Date): numbe
   ];
   const created = time(app.metadata?.creationTimestamp);
   // creationTimestamp has whole seconds: compare with the second herald started in.
-  if (created !== undefined && (operation === undefined || operation === null || created >= Math.floor(watchingSince.getTime() / 1000) * 1000)) {
+  const startSecond = Math.floor(watchingSince.getTime() / 1000) * 1000;
+  const underWatch = created !== undefined && (created > startSecond || (created === startSecond && !inFirstList));
+  if (created !== undefined && (operation === undefined || operation === null || underWatch)) {
     candidates.push(created);
   }
   const known = candidates.filter((value): value is number => value !== undefined);
@@ -69,7 +78,7 @@ export function stateSince(app: Record<string, any>, watchingSince: Date): numbe
 }
 
 /** Whether the Application's state began within the window before `now` (or after it: clock skew). */
-export function isNews(app: Record<string, any>, now: Date, policy: Pick<FirstSightPolicy, 'windowMs' | 'watchingSince'>): boolean {
-  const since = stateSince(app, policy.watchingSince);
+export function isNews(app: Record<string, any>, now: Date, policy: Pick<FirstSightPolicy, 'windowMs' | 'watchingSince' | 'inFirstList'>): boolean {
+  const since = stateSince(app, policy.watchingSince, policy.inFirstList?.(app) ?? false);
   return since !== undefined && since >= now.getTime() - policy.windowMs;
 }

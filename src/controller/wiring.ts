@@ -10,7 +10,7 @@ import { EventRecorder } from '../kube/events.js';
 import { KubeWriter } from '../kube/patch.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { AppReconciler } from './app-reconciler.js';
+import { AppReconciler, type Application } from './app-reconciler.js';
 import { Caches, configKey } from './caches.js';
 import { ChannelStatus } from './channel-status.js';
 import { ConfigReconciler } from './config-reconciler.js';
@@ -99,7 +99,7 @@ export function wireController({ config, kc, log, metrics }: ControllerDeps, hoo
     },
     isLeader: hooks.isLeader,
     deliver: (appKey, outbox) => delivery.deliver(appKey, outbox),
-    firstSight: { mode: config.onFirstSight, windowMs: config.firstSightWindowSeconds * 1000 },
+    firstSight: { mode: config.onFirstSight, windowMs: config.firstSightWindowSeconds * 1000, inFirstList: (app) => caches.inFirstList(app as Application) },
     evaluationError: (trigger, message) => {
       const entry = store.triggers.get(trigger.namespace, trigger.name);
       if (!entry || entry.lastEvaluationError === message) return;

@@ -25,6 +25,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   watchTimeoutSeconds?: number;
   log: Logger;
   onRestart?: () => void;
+  /** The objects of the first complete list (transformed), once. */
+  onFirstList?: (objects: readonly T[]) => void;
 }
 
 /** Passes bookmarks and a timeout to the API server, and transforms each object. */
@@ -75,6 +77,7 @@ export class Informer<T extends KubernetesObject> {
       const metadata = page.metadata as { _continue?: string; continue?: string } | undefined;
       continueToken = metadata?._continue || metadata?.continue || undefined;
     } while (continueToken);
+    if (!this.listedOnce) this.options.onFirstList?.(items);
     this.listedOnce = true;
     this.failures = 0;
     return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion }, items };

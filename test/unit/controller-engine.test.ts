@@ -208,6 +208,12 @@ test('creation is news only for an app that never had an operation or that heral
   t.deepEqual(decide(firstSight({ app: created('2024-05-01T08:58:00Z') as never })).newEntries, []);
   // Created while herald watched: news, whatever its status says.
   t.is(decide(firstSight({ app: created('2024-05-01T08:59:30Z') as never })).newEntries.length, 4);
+  // Created in the second herald started in (08:59:00.400): news only if it was not in herald's first list.
+  const startedMidSecond = (inFirstList: boolean) => policy({ watchingSince: new Date('2024-05-01T08:59:00.400Z'), inFirstList: () => inFirstList });
+  t.is(decide(firstSight({ app: created('2024-05-01T08:59:00Z') as never, firstSight: startedMidSecond(true) })).newEntries.length, 0, 'listed: created before herald watched');
+  t.is(decide(firstSight({ app: created('2024-05-01T08:59:00Z') as never, firstSight: startedMidSecond(false) })).newEntries.length, 4, 'arrived after the first list');
+  t.is(decide(firstSight({ app: created('2024-05-01T08:59:01Z') as never, firstSight: startedMidSecond(true) })).newEntries.length, 4, 'a later second is news even when listed');
+  t.is(decide(firstSight({ app: created('2024-05-01T08:58:59Z') as never, firstSight: startedMidSecond(false) })).newEntries.length, 0, 'an earlier second is old news');
   // Never synced, created five minutes ago: news (on-created in the catalog).
   const onCreated = compiled({ conditions: [{ when: 'true', oncePer: 'app.metadata.name', send: ['a'] }] });
   const createdInput = (app: unknown) => firstSight({
