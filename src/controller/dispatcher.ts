@@ -202,7 +202,11 @@ export class ChannelDispatcher {
         const split = this.nextSplit();
         const { ready, waiting } = this.items.ready(now);
         if (!split && ready.length === 0) {
-          if (waiting.length === 0) return;
+          if (waiting.length === 0) {
+            // A steady lane claims ahead while idle, so that its next message does not wait for the write.
+            if (this.window.claimAhead(runtime.perMinute) && (await this.window.claim(1, runtime.perMinute))) continue;
+            return;
+          }
           const probeAt = this.outageSince !== undefined ? Math.max(this.lastProbe, this.outageSince) + PROBE_MS : Infinity;
           if (now < probeAt) {
             await this.sleep(Math.min(probeAt, ...waiting.map((item) => item.entry.next)) - now);

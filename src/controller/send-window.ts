@@ -137,6 +137,18 @@ export function needsClaim(state: WindowState, planned: number, now: number): bo
 }
 
 /**
+ * Whether a lane that keeps sending should write its next claim now, while nothing waits:
+ * it may send at most one more without a claim, it sent at least twice in the last
+ * CLAIM_MS, and a slot is free. Its next message then finds the claim written instead of
+ * waiting for the write (a claim written ahead is the same claim, only earlier).
+ */
+export function claimAhead(state: WindowState, perMinute: number, now: number): boolean {
+  const current = expire(state, now);
+  if (allowance(current, now) > 1 || freeSlots(current, perMinute, now) === 0) return false;
+  return current.sends.filter((at) => at > now - CLAIM_MS).length >= 2;
+}
+
+/**
  * How many sends a claim for `planned` takes: the burst (at most CLAIM_MAX_SLOTS), or,
  * when more, as many as went out in the last CLAIM_MS plus one, so that a steady lane
  * writes about one claim per claim period instead of one per burst; never more than

@@ -77,6 +77,11 @@ export class WindowKeeper implements WindowSource {
     return window.needsClaim(this.state, Math.min(planned, MAX_UNRECORDED + 1), this.now());
   }
 
+  /** Whether to write the next claim now, while the lane is idle (send-window.ts claimAhead); never once closed or without a store. */
+  claimAhead(perMinute: number): boolean {
+    return this.store !== undefined && !this.closed && window.claimAhead(this.state, perMinute, this.now());
+  }
+
   /**
    * Writes a claim for `planned` sends, or for the lane's recent rate when that is more
    * (send-window.ts claimSlots), at most the free slots; false: it could not, and

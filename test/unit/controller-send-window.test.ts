@@ -13,6 +13,7 @@ import {
   WINDOW_MS,
   allowance,
   answered,
+  claimAhead,
   claim,
   claimSlots,
   emptyWindow,
@@ -279,4 +280,59 @@ test('RateLimited: True/Muted with the end while muted (by this process or a sto
   t.like(stored.condition, { status: 'True', reason: 'Muted' });
   t.is(stored.endsInMs, 300_000, "a previous leader's mute holds after a restart");
   t.like(rateLimitedCondition({ perMinute: 20, mutedUntil: now - 1 }, { mutedUntil: '2026-12-02T01:59:00Z' }, 3, now).condition, { status: 'False', reason: 'Accepting' });
+});
+
+test('claim ahead: a lane that keeps sending and may send at most one more unrecorded claims while idle; a quiet or full lane does not', (t) => {
+  const steady = sendMany(emptyWindow(), T0 - 3000, MAX_UNRECORDED - 1, 1000);
+  t.is(allowance(steady, T0), 1);
+  t.true(claimAhead(steady, PER_MINUTE, T0), 'one more allowed, three sends in the last 15 s');
+  t.false(claimAhead(sendMany(emptyWindow(), T0 - 3000, MAX_UNRECORDED - 2, 1000), PER_MINUTE, T0), 'two more allowed: not yet');
+  t.false(claimAhead(sendMany(emptyWindow(), T0 - CLAIM_MS - 3000, MAX_UNRECORDED - 1, 1000), PER_MINUTE, T0), 'no send in the last 15 s: a quiet lane writes nothing');
+  t.false(claimAhead(steady, MAX_UNRECORDED - 1, T0), 'no free slot: nothing to claim');
+  t.false(claimAhead(claim(steady, 5, T0), PER_MINUTE, T0), 'a claim with slots left');
+});
+
+test('a steady lane writes its claims between messages: no message waits for a claim write', async (t) => {
+  const events: string[] = [];
+  let flushing = false;
+  const channel: Channel = {
+    type: 'test',
+    send: async (message) => {
+      events.push(`send ${message.rendered.message}`);
+      return { response: 'ok' };
+    },
+  };
+  const callbacks: DispatchCallbacks = { delivered: async () => undefined, retry: async () => undefined, parked: async () => undefined, rejected: async () => undefined, channelProblem: () => undefined };
+  const records: SendWindowRecord[] = [];
+  const slowStore = (source: WindowSource): WindowStore => ({
+    changed: () => undefined,
+    flush: async () => {
+      flushing = true;
+      events.push('claim written');
+      const { record, stored } = source.take(Date.now());
+      await sleep(100);
+      records.push(record);
+      stored(true);
+      flushing = false;
+      return true;
+    },
+    close: () => undefined,
+  });
+  const dispatcher = new ChannelDispatcher('ns/ops', () => ({ channel, perMinute: PER_MINUTE, fingerprint: 'v1' }), callbacks, createMetrics({ defaultMetrics: false }), silentLogger, Date.now, { store: slowStore });
+  t.teardown(() => dispatcher.stop());
+  for (let n = 1; n <= 12; n++) {
+    events.push(`enqueue m${n}`);
+    dispatcher.enqueue(item(n));
+    await waitFor(() => events.includes(`send m${n}`), `m${n} sent`, 2000);
+    await sleep(20);
+    await waitFor(() => !flushing, 'the lane idle', 2000);
+  }
+  const claims = events.filter((event) => event === 'claim written').length;
+  t.log(events.join(' | '));
+  t.true(claims >= 2, `claims were written (${claims})`);
+  for (let n = 1; n <= 12; n++) {
+    const between = events.slice(events.indexOf(`enqueue m${n}`), events.indexOf(`send m${n}`));
+    t.false(between.includes('claim written'), `m${n} did not wait for a claim`);
+  }
+  t.true(records.every((record) => record.claim !== undefined), 'each write was a claim');
 });
