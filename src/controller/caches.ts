@@ -121,11 +121,6 @@ export class Caches implements ConfigSources {
               : custom.listClusterCustomObject({ group: HERALD_GROUP, version: HERALD_VERSION, plural, _continue: cont })) as never,
         });
         onChange<HeraldObject>(informer, (object) => deps.configChanged(configKeyOf(kind, object as KubernetesObject)));
-        // A channel's Secrets are listed as soon as the channel is seen, while the
-        // Applications are still being listed; its reconcile waits for them (ensureSecrets).
-        if (kind === 'DingTalkChannel') informer.on('add', (object) => {
-          this.watchSecrets(object.metadata!.namespace!);
-        });
         list.push(informer);
       }
       this.heraldInformers.set(kind, list);
@@ -194,13 +189,8 @@ export class Caches implements ConfigSources {
     return this.secretInformers.get(namespace)?.get(name, namespace);
   }
 
-  /** Secrets are watched per namespace, only where channels live; resolves once they are listed. */
+  /** Secrets are watched per namespace, only where channels live. */
   async ensureSecrets(namespace: string): Promise<void> {
-    await this.watchSecrets(namespace).waitForSync();
-  }
-
-  /** Starts watching the namespace's Secrets (once). */
-  private watchSecrets(namespace: string): Informer<V1Secret> {
     let informer = this.secretInformers.get(namespace);
     if (!informer) {
       const { kc, log, metrics, watchTimeoutSeconds } = this.deps;
@@ -219,6 +209,6 @@ export class Caches implements ConfigSources {
       this.secretInformers.set(namespace, informer);
       informer.start();
     }
-    return informer;
+    await informer.waitForSync();
   }
 }

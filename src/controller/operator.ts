@@ -14,10 +14,6 @@ export class Operator {
   private readonly parts: Components;
   private readonly elector: LeaderElector | undefined;
   private leading = false;
-  /** The Lease is ours (leader election), whether or not leader-only work has started. */
-  private leaseHeld = false;
-  /** lead() was called: the caches are synced and the process serves. */
-  private mayLead = false;
   private synced = false;
   private appWorkersStarted = false;
   private scopeTimer: NodeJS.Timeout | undefined;
@@ -35,14 +31,8 @@ export class Operator {
         name: config.leaseName,
         identity: config.identity,
         leaseDurationSeconds: config.leaseDurationSeconds,
-        onStartedLeading: () => {
-          this.leaseHeld = true;
-          if (this.mayLead) this.startLeading();
-        },
-        onStoppedLeading: () => {
-          this.leaseHeld = false;
-          if (this.leading) this.stopLeading();
-        },
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => this.stopLeading(),
       });
     }
   }
@@ -83,13 +73,7 @@ export class Operator {
 
   // ---- leadership ------------------------------------------------------------
 
-  private leaseFields() {
-    const { config } = this.deps;
-    return { lease: `${config.controlNamespace}/${config.leaseName}`, identity: config.identity };
-  }
-
   private startLeading(): void {
-    if (this.elector) this.deps.log.info('became leader', this.leaseFields());
     this.leading = true;
     this.deps.metrics.isLeader.set(1);
     this.parts.apps.reset();
@@ -99,7 +83,6 @@ export class Operator {
   }
 
   private stopLeading(): void {
-    if (this.elector) this.deps.log.warn('stopped leading', this.leaseFields());
     this.leading = false;
     this.deps.metrics.isLeader.set(0);
     this.parts.delivery.stop();
@@ -112,19 +95,12 @@ export class Operator {
     return this.synced ? { ready: true } : { ready: false, reason: 'informers have not synced yet' };
   }
 
-  /**
-   * Fills the caches, reconciles the configuration, starts the workers; leadership is
-   * `lead()`. The Lease is campaigned for meanwhile (as controller-runtime does): an
-   * elected replica starts leader-only work only once lead() says it may.
-   */
+  /** Fills the caches, reconciles the configuration, starts the workers; leadership is `lead()`. */
   async start(): Promise<void> {
     const { config, log } = this.deps;
-    const caches = this.parts.caches.start();
-    this.parts.context.start();
-    this.elector?.start();
-    // The render processes boot (about 0.2 CPU-s each) while the lists are on their way.
     this.parts.renderer.start();
-    await Promise.all([caches, this.parts.context.waitForSync()]);
+    this.parts.context.start();
+    await Promise.all([this.parts.caches.start(), this.parts.context.waitForSync()]);
     const handleConfigKey = this.parts.configQueue.retrying(
       (key) => this.reconcileConfig(key),
       (key, retryInMs, error) => log.warn('reconcile failed; retrying', { key, retryInMs, error }),
@@ -144,15 +120,15 @@ export class Operator {
     this.synced = true;
   }
 
-  /** Leads once the Lease is ours (at once when it already is, or without leader election); after start(). */
+  /** Takes part in leader election (or leads at once without it). */
   lead(): void {
     this.stopIdleWatch = watchIdle(this.deps.log, {
       appQueueDepth: () => this.parts.appQueue.depth,
       backlog: () => this.parts.delivery.backlog,
       idle: () => this.leading && this.scopeTimer === undefined && this.isIdle(),
     });
-    this.mayLead = true;
-    if (!this.elector || this.leaseHeld) this.startLeading();
+    if (this.elector) this.elector.start();
+    else this.startLeading();
   }
 
   /** True when no work is queued or in flight and every dispatcher is empty (tests, benchmarks). */
@@ -168,7 +144,7 @@ export class Operator {
     const drained = this.parts.delivery.drain().then(() => this.parts.mail.idle(10_000));
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     if (this.elector) await this.elector.stop();
-    else if (this.leading) this.stopLeading();
+    else this.stopLeading();
     this.parts.caches.stop();
     this.parts.context.stop();
     await this.parts.renderer.stop();

@@ -29,13 +29,9 @@ export interface InformerOptions<T extends KubernetesObject> {
   onFirstList?: (objects: readonly T[]) => void;
 }
 
-/**
- * Passes bookmarks and a timeout to the API server, and transforms each object.
- * `watching` is called as a watch is asked for: ListWatch asks right after it has put a
- * list's items into its cache.
- */
+/** Passes bookmarks and a timeout to the API server, and transforms each object. */
 class TuningWatch extends Watch {
-  constructor(kc: KubeConfig, private readonly timeoutSeconds: number, private readonly transform: (obj: any) => any, private readonly watching: () => void) {
+  constructor(kc: KubeConfig, private readonly timeoutSeconds: number, private readonly transform: (obj: any) => any) {
     super(kc);
   }
   override watch(
@@ -44,7 +40,6 @@ class TuningWatch extends Watch {
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
-    this.watching();
     const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds };
     return super.watch(path, params, (phase, obj, raw) => {
       callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.transform(obj) : obj, raw);
@@ -58,8 +53,6 @@ export class Informer<T extends KubernetesObject> {
   private stopped = false;
   private failures = 0;
   private listedOnce = false;
-  /** How the latest list went (the debug line `synced`). */
-  private lastList = { pages: 0, ms: 0 };
   private synced = false;
   private syncWaiters: Array<() => void> = [];
   private restartTimer: NodeJS.Timeout | undefined;
@@ -67,10 +60,7 @@ export class Informer<T extends KubernetesObject> {
   constructor(private readonly options: InformerOptions<T>) {
     this.log = options.log.child({ informer: options.name });
     const transform = options.transform ?? ((obj: T) => obj);
-    // Synced once the first list is in the cache, as client-go's HasSynced: not a round
-    // trip later, when the API server has answered the watch that follows it (the watch
-    // starts at the list's resourceVersion, so nothing is missed meanwhile).
-    const watch = new TuningWatch(options.kc, options.watchTimeoutSeconds ?? 300, transform, () => this.markSynced());
+    const watch = new TuningWatch(options.kc, options.watchTimeoutSeconds ?? 300, transform);
     this.listWatch = new ListWatch<T>(options.path, watch, () => this.listAll(transform), false, options.labelSelector, options.fieldSelector);
     this.listWatch.on('error', (err) => this.onError(err));
   }
@@ -79,11 +69,8 @@ export class Informer<T extends KubernetesObject> {
     const items: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion: string | undefined;
-    const startedAt = Date.now();
-    let pages = 0;
     do {
       const page = await this.options.listPage(continueToken);
-      pages++;
       for (const item of page.items) items.push(transform(item));
       resourceVersion ??= page.metadata?.resourceVersion;
       // Typed lists (core API) deserialise `continue` as `_continue`; custom objects arrive raw.
@@ -92,7 +79,6 @@ export class Informer<T extends KubernetesObject> {
     } while (continueToken);
     if (!this.listedOnce) this.options.onFirstList?.(items);
     this.listedOnce = true;
-    this.lastList = { pages, ms: Date.now() - startedAt };
     this.failures = 0;
     return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion }, items };
   }
@@ -111,14 +97,11 @@ export class Informer<T extends KubernetesObject> {
     if (this.stopped) return;
     if (this.failures > 0) this.options.onRestart?.();
     await this.listWatch.start();
-    this.markSynced();
-  }
-
-  private markSynced(): void {
-    if (!this.listedOnce || this.synced) return;
-    this.synced = true;
-    this.log.debug('synced', { objects: this.listWatch.list().length, pages: this.lastList.pages, listMs: this.lastList.ms });
-    for (const resolve of this.syncWaiters.splice(0)) resolve();
+    if (this.listedOnce && !this.synced) {
+      this.synced = true;
+      this.log.debug('synced', { objects: this.listWatch.list().length });
+      for (const resolve of this.syncWaiters.splice(0)) resolve();
+    }
   }
 
   on(event: InformerEvent, handler: (obj: T) => void): void {

@@ -53,10 +53,13 @@ export class LeaderElector {
   private setLeading(leading: boolean): void {
     if (leading === this.leading) return;
     this.leading = leading;
-    // The owner logs `became leader` and `stopped leading` when its leader-only work starts and stops.
-    this.options.log.debug(leading ? 'lease acquired' : 'lease lost', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
-    if (leading) this.options.onStartedLeading();
-    else this.options.onStoppedLeading();
+    if (leading) {
+      this.options.log.info('became leader', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
+      this.options.onStartedLeading();
+    } else {
+      this.options.log.warn('stopped leading', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
+      this.options.onStoppedLeading();
+    }
   }
 
   private async tick(): Promise<void> {
