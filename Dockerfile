@@ -18,8 +18,7 @@ COPY tsconfig.json ./
 COPY src ./src
 # One bundle of herald and its dependencies (build/bundle): the image needs no node_modules,
 # and the operator loads in a fraction of the time and memory of the package tree.
-RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
- && npm run --silent bundle \
+RUN npm run --silent build \
  && printf '#!/nodejs/bin/node\n// herald on PATH: `herald --help` in the container, or kubectl exec.\nimport("/app/build/bundle/herald.js");\n' > /src/herald \
  && chmod 0755 /src/herald
 

@@ -18,8 +18,7 @@ deps: node_modules/.installed ## Install npm packages (npm ci, only when package
 
 .PHONY: build
 build: deps ## Compile TypeScript (src, test, bench) into build/, and the operator into one bundle (build/bundle/herald.js)
-	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
-	$(NPM) run --silent bundle
+	$(NPM) run --silent build
 
 .PHONY: test
 test: test-unit test-integration ## Run unit and integration tests (sets up everything it needs)
