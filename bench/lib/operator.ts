@@ -1,8 +1,9 @@
 // Runs the operator under test as its own process for a benchmark: `herald controller`
-// as it ships (the bundle, build/bundle/herald.js), or any process that logs JSON lines the same way (the anchor,
-// bench/lib/anchor.ts): free ports, log lines parsed as they arrive, optional V8 CPU
-// profile (herald; from the unbundled build/src/main.js, so that the profile's areas
-// name the source folders and packages — same code, only the module layout differs), and its pid for /proc figures. herald runs with the NODE_OPTIONS of
+// as it ships (the bundle, build/bundle/herald.js), or any process that logs JSON lines
+// the same way (the anchor, bench/lib/anchor.ts): free ports, log lines parsed as they
+// arrive, optional V8 CPU profile (herald; from the unbundled build/src/main.js, so that
+// the profile's areas name source folders and packages: same code, another module
+// layout), and its pid for /proc figures. herald runs with the NODE_OPTIONS of
 // config/manager's Deployment (its heap limit), as in a pod: the heap limit sets how far
 // V8 lets garbage pile up before collecting it, so without it RSS is not what ships.
 import type { ChildProcess } from 'node:child_process';
