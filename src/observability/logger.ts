@@ -1,5 +1,6 @@
-// JSON-lines logger with levels. Every string that passes through it is run through
-// the secret masker, so a token that slips into an error message is still not printed.
+// JSON-lines logger with levels. Every line is run through the secret masker once,
+// whole (it knows values JSON-escaped too), so a token that slips into an error message
+// or a field is still not printed.
 import { maskSecrets } from '../secrets.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -20,23 +21,42 @@ export function isLogLevel(value: string): value is LogLevel {
 
 function serialise(value: unknown): unknown {
   if (value instanceof Error) {
-    const out: Record<string, unknown> = { message: maskSecrets(value.message) };
+    const out: Record<string, unknown> = { message: value.message };
     if ('code' in value && value.code !== undefined) out.code = value.code;
     if (value.cause !== undefined) out.cause = serialise(value.cause);
     return out;
   }
-  if (typeof value === 'string') return maskSecrets(value);
   return value;
+}
+
+/**
+ * Writes lines to stderr gathered per event-loop turn: one write for all the lines a
+ * turn logged instead of one each (stderr on a pipe is synchronous, and a busy turn
+ * logs many). What is pending when the process exits is written then, so the line
+ * logged just before an exit is not lost.
+ */
+export function batchedStderr(stream: Pick<NodeJS.WriteStream, 'write'> = process.stderr): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    stream.write(text);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush);
+  };
 }
 
 export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line),
+  write: (line: string) => void = batchedStderr(),
   base: Record<string, unknown> = {},
 ): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < rank[level]) return;
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg: maskSecrets(msg), ...base };
+    const record: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...base };
     for (const [key, value] of Object.entries(fields ?? {})) record[key] = serialise(value);
     let line: string;
     try {
