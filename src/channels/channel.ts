@@ -1,6 +1,5 @@
 // A channel turns a rendered notification into its own request and sends it.
 // One file per channel type; the registry picks one by type.
-import type { AxiosInstance } from 'axios';
 import type { HostAllowList } from './allowlist.js';
 import type { RenderedNotification } from '../templates/types.js';
 
@@ -84,8 +83,6 @@ export interface ChannelOptions {
   timeoutMs?: number;
   /** Wait after the channel said "too fast" (DingTalk 130101). */
   throttledRetryMs?: number;
-  /** HTTP client to use (tests, proxies). */
-  http?: AxiosInstance;
   /** Clock (signing); the CLI fixes it so that the URL it prints is the URL it sends to. */
   now?: () => number;
   /** Hosts the channel may send to; a URL elsewhere is a HostNotAllowed problem. The controller always sets it. */

@@ -83,8 +83,8 @@ export class MessageRejectedError extends HeraldError {
 
 /**
  * A network-level failure reduced to what is safe to keep: the error code and a
- * masked message. Library errors (axios) carry the request URL, headers and config,
- * which hold the access token, so they are never kept as a `cause`.
+ * masked message. An HTTP library's errors can carry the request URL, headers and
+ * options, which hold the access token, so they are never kept as a `cause`.
  */
 export class NetworkFailure extends HeraldError {
   constructor(readonly code: string | undefined, message: string) {

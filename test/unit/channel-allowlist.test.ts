@@ -2,13 +2,13 @@
 // https://oapi.dingtalk.com; --dingtalk-allowed-hosts adds hosts; http only where
 // allowed explicitly. A refused channel never sends and its message never holds the token.
 import test from 'ava';
-import axios from 'axios';
 import { DEFAULT_ALLOWED_HOSTS, formatAllowedHost, parseAllowedHosts, refusal } from '../../src/channels/allowlist.js';
 import { classifyAnswer } from '../../src/channels/dingtalk/answer.js';
 import { dingTalkChannel } from '../../src/channels/dingtalk/index.js';
 import { controllerConfig } from '../../src/config.js';
 import { UsageError } from '../../src/flags.js';
 import { registerSecret } from '../../src/secrets.js';
+import { startDingTalkRobot } from '../support/dingtalk-robot.js';
 
 const TOKEN = 'allowlisttoken00000001';
 
@@ -90,36 +90,35 @@ test('the controller flag and its environment twin, comma-separated or repeated'
 });
 
 test('a channel outside the list is HostNotAllowed on spec.webhook.urlSecretRef and never sends', async (t) => {
-  let requests = 0;
-  const http = axios.create({
-    adapter: async () => {
-      requests += 1;
-      throw new Error('no request may be made');
-    },
-  });
-  const url = `http://127.0.0.2:9/latest/meta-data/iam?access_token=${TOKEN}`;
+  // A real robot on another loopback address: refused, nothing reaches it; allowed, the message does.
+  const robot = await startDingTalkRobot({ host: '127.0.0.2', robots: [{ token: TOKEN }] });
+  t.teardown(() => robot.close());
+  const url = `http://127.0.0.2:${robot.port}/robot/send?access_token=${TOKEN}`;
   const resolution = await dingTalkChannel({
     namespace: 'team-a',
     spec: { webhook: { urlSecretRef: { name: 'robot', key: 'url' } } },
     readSecret: async () => ({ url }),
-    options: { http, allowedHosts: DEFAULT_ALLOWED_HOSTS },
+    options: { allowedHosts: DEFAULT_ALLOWED_HOSTS },
   });
   t.false(resolution.ok);
   if (resolution.ok) return;
   t.is(resolution.problem.reason, 'HostNotAllowed');
   t.is(resolution.problem.field, 'spec.webhook.urlSecretRef');
-  t.regex(resolution.problem.message, /^spec\.webhook\.urlSecretRef: the webhook URL's host 127\.0\.0\.2:9 is not on herald's allow-list/);
+  t.regex(resolution.problem.message, /^spec\.webhook\.urlSecretRef: the webhook URL's host 127\.0\.0\.2:\d+ is not on herald's allow-list/);
   t.false(resolution.problem.message.includes(TOKEN));
-  t.false(resolution.problem.message.includes('meta-data'), 'the path is not repeated either');
-  t.is(requests, 0);
-  // The same URL with the host allowed builds a robot.
+  t.false(resolution.problem.message.includes(`127.0.0.2:${robot.port}/`), 'the path is not repeated either');
+  t.is(robot.requests.length, 0);
+  // The same URL with the host allowed builds a robot, which sends.
   const allowed = await dingTalkChannel({
     namespace: 'team-a',
     spec: { webhook: { urlSecretRef: { name: 'robot', key: 'url' } } },
     readSecret: async () => ({ url }),
-    options: { http, allowedHosts: parseAllowedHosts(['http://127.0.0.2:9']) },
+    options: { allowedHosts: parseAllowedHosts([`http://127.0.0.2:${robot.port}`]) },
   });
   t.true(allowed.ok);
+  if (!allowed.ok) return;
+  await allowed.channel.send({ rendered: { message: 'allowed' } });
+  t.is(robot.accepted().length, 1);
 });
 
 test("the robot's errmsg is kept to one bounded line and masked in the error", (t) => {

@@ -172,11 +172,14 @@ export interface NetworkFailureContext {
   /** The per-request timeout fired. */
   timedOut: boolean;
   timeoutMs: number;
+  /** Set when the answer was longer than this many bytes and the request was aborted. */
+  answerLimitBytes?: number;
 }
 
 /**
- * A request that got no answer, as a transient error. Only the error code and a masked
- * message are kept: the HTTP library's error holds the URL and config, hence the token.
+ * A request that got no (usable) answer, as a transient error. Only the error code and a
+ * masked message are kept, never the error itself: an HTTP library's error can hold the
+ * URL (hence the token) and the request's options.
  */
 export function classifyNetworkFailure(error: unknown, context: NetworkFailureContext): ChannelTransientError {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
@@ -187,6 +190,13 @@ export function classifyNetworkFailure(error: unknown, context: NetworkFailureCo
   }
   if (context.timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
     return new ChannelTransientError(ChannelReasons.Unavailable, `DingTalk did not answer within ${context.timeoutMs} ms`, { cause });
+  }
+  if (context.answerLimitBytes !== undefined) {
+    return new ChannelTransientError(
+      ChannelReasons.Unavailable,
+      `DingTalk's answer was larger than ${context.answerLimitBytes} bytes (its answers are under 100): herald stopped reading it and closed the connection`,
+      { cause },
+    );
   }
   return new ChannelTransientError(ChannelReasons.Unavailable, `could not reach DingTalk: ${code ?? 'network error'} (${maskSecrets(raw)})`, { cause });
 }

@@ -3,11 +3,11 @@
 //
 // prepare() is the pure part (build, fit, keyword check), shared with
 // `herald template notify`; post() is the only code here that does I/O.
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { maskUrl, registerSecret } from '../../secrets.js';
 import { refusal, type HostAllowList } from '../allowlist.js';
 import type { Channel, DigestReceipt, OutgoingMessage, SendReceipt } from '../channel.js';
 import { ChannelConfigurationError, ChannelReasons } from '../errors.js';
+import { PostFailure, postText, type PostAnswer } from '../http-post.js';
 import { classifyAnswer, classifyNetworkFailure, DINGTALK_THROTTLE_MS, type DingTalkAnswer } from './answer.js';
 import { buildDingTalkBody, mergeAt, type DingTalkBody, type DingTalkMention } from './body.js';
 import { buildDigestBody, digestItemOf, type DigestItem } from './digest.js';
@@ -28,8 +28,6 @@ export interface DingTalkRobotOptions {
   timeoutMs?: number;
   /** Wait after errcode 130101 (default 10 minutes: DingTalk mutes a robot that long). */
   throttledRetryMs?: number;
-  /** HTTP client (default: a fresh axios instance). */
-  http?: AxiosInstance;
   /** Clock for signing (default Date.now). */
   now?: () => number;
   /** Hosts the robot may send to (default: no check; the controller always passes its list). */
@@ -59,7 +57,8 @@ export interface PrepareOptions {
   keywords?: string[];
 }
 
-const RESPONSE_LIMIT_BYTES = 64 * 1024;
+/** The largest answer read (DingTalk's are under 100 bytes); a longer one is a transient failure. */
+export const RESPONSE_LIMIT_BYTES = 64 * 1024;
 
 /** Fit a body to DingTalk's size limit and check the keywords (pure). */
 export function prepareBody(body: DingTalkBody, keywords: string[] = []): PreparedMessage {
@@ -143,7 +142,6 @@ export class DingTalkRobot implements Channel {
   private readonly mentions: Record<string, DingTalkMention>;
   private readonly timeoutMs: number;
   private readonly throttledRetryMs: number;
-  private readonly http: AxiosInstance;
   private readonly now: () => number;
 
   constructor(options: DingTalkRobotOptions) {
@@ -168,7 +166,6 @@ export class DingTalkRobot implements Channel {
     this.mentions = options.mentions ?? {};
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.throttledRetryMs = options.throttledRetryMs ?? DINGTALK_THROTTLE_MS;
-    this.http = options.http ?? axios.create();
     this.now = options.now ?? Date.now;
   }
 
@@ -200,33 +197,29 @@ export class DingTalkRobot implements Channel {
   /** Sign, POST and classify a prepared body; refuses one without a keyword before any request. */
   async post(prepared: PreparedMessage, signal?: AbortSignal): Promise<SendReceipt & { response: DingTalkAnswer }> {
     if (prepared.missingKeyword) throw new ChannelConfigurationError(ChannelReasons.KeywordMissing, prepared.missingKeyword);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let response: AxiosResponse<unknown>;
+    let response: PostAnswer;
     try {
-      response = await this.http.request<unknown>({
-        method: 'POST',
-        url: signedUrl(this.webhookUrl, this.signSecret, this.now()),
-        data: JSON.stringify(prepared.body),
+      // Never follows a redirect (postText does not): it could point anywhere, past the channel allow-list.
+      response = await postText(new URL(signedUrl(this.webhookUrl, this.signSecret, this.now())), JSON.stringify(prepared.body), {
         headers: { 'Content-Type': 'application/json; charset=utf-8', Accept: 'application/json' },
-        timeout: this.timeoutMs,
-        signal: combined,
-        responseType: 'text',
-        transformRequest: [(data: unknown) => data],
-        transformResponse: [(data: unknown) => data],
-        validateStatus: () => true,
-        // Never follow a redirect: it could point anywhere, past the channel allow-list.
-        maxRedirects: 0,
-        maxContentLength: RESPONSE_LIMIT_BYTES,
+        timeoutMs: this.timeoutMs,
+        signal,
+        maxResponseBytes: RESPONSE_LIMIT_BYTES,
       });
     } catch (error) {
-      throw classifyNetworkFailure(error, { cancelled: signal?.aborted === true, timedOut: timeout.aborted, timeoutMs: this.timeoutMs });
+      const kind = error instanceof PostFailure ? error.kind : 'network';
+      throw classifyNetworkFailure(error, {
+        cancelled: signal?.aborted === true,
+        timedOut: kind === 'timeout',
+        timeoutMs: this.timeoutMs,
+        ...(kind === 'too-large' ? { answerLimitBytes: RESPONSE_LIMIT_BYTES } : {}),
+      });
     }
     const retryAfter = response.headers['retry-after'];
     const classified = classifyAnswer(
       {
         status: response.status,
-        body: typeof response.data === 'string' ? response.data : '',
+        body: response.body,
         ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
       },
       { nowMs: this.now(), throttledRetryMs: this.throttledRetryMs },
